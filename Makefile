@@ -1,0 +1,36 @@
+# Every target installs what it needs itself (tests/tools/venv.sh), so each works on a
+# fresh machine. `make test` is the test command CI runs; `make demo` is the main job.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PREWARM_CACHE ?= $(HOME)/.cache/prewarm-k8s
+export PREWARM_CACHE
+VENV = $(PREWARM_CACHE)/venv
+PY = $(VENV)/bin/python
+# Ansible finds the bundled collections (kubernetes.core) in the venv by itself.
+export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/collections
+BUILD_DIR ?= $(PREWARM_CACHE)/build
+
+.PHONY: deps test unit sanity lint build integration demo
+
+deps:
+	@tests/tools/venv.sh >/dev/null
+
+unit: deps
+	tests/tools/pytest.sh $(PY) tests/unit -q
+
+sanity: deps
+	tests/tools/sanity.sh
+
+lint: deps
+	PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
+
+build: deps
+	mkdir -p $(BUILD_DIR)
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD_DIR)
+
+integration: deps cluster-up
+	tests/tools/pytest.sh $(PY) tests/integration -q
+
+test: unit sanity lint build integration
+
+include tests/cluster/cluster.mk
