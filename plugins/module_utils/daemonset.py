@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The preloader DaemonSet: render it from a PreloaderSpec, and tell what a change would do.
+
+Pod layout (names in constants.py; warm_status reads them):
+  init  install-agent  agent image: copies the static agent binary into an emptyDir
+  init  pull-0..N      one per preloaded image: runs the copied agent's `exit`, so it needs no
+                       shell or binary of its own (distroless and scratch images work)
+  main  hold           agent image: `pause`, so the pod turns Ready once every image is on the
+                       node and keeps referencing them
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
+    AGENT_BINARY,
+    AGENT_INIT_CONTAINER,
+    AGENT_INSTALLED_PATH,
+    AGENT_MOUNT_PATH,
+    AGENT_VOLUME,
+    HOLD_CONTAINER,
+    IMAGES_ANNOTATION,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    POOL_LABEL,
+    PRELOADER_LABEL,
+    PULL_CONTAINER_PREFIX,
+)
+
+# The agent binary is all the emptyDir holds; the limit stops a misbehaving agent image from
+# filling the node's disk (the kubelet evicts the pod instead). It reserves nothing.
+AGENT_VOLUME_SIZE = "32Mi"
+# The uid/gid of distroless' "nonroot" user. Set explicitly so runAsNonRoot never depends on
+# the USER line of an image we preload.
+RUN_AS_ID = 65532
+# The agent exits on SIGTERM at once; a short grace keeps a rollout on 1,000 nodes brisk.
+TERMINATION_GRACE_SECONDS = 5
+# The agent image is ours and pinned by the user; it need not follow image_pull_policy.
+AGENT_PULL_POLICY = "IfNotPresent"
+
+# What decides whether the DaemonSet must change. Everything else (status, resourceVersion,
+# managedFields, timestamps) moves on its own.
+_COMPARED_METADATA = ("labels", "annotations")
+
+
+def selector_labels(name):
+    return {PRELOADER_LABEL: name}
+
+
+def object_labels(spec):
+    labels = dict(spec.labels)
+    labels.update({MANAGED_BY_LABEL: MANAGED_BY_VALUE, POOL_LABEL: spec.pool})
+    labels.update(selector_labels(spec.name))
+    return labels
+
+
+def pull_container_name(index):
+    return "%s%d" % (PULL_CONTAINER_PREFIX, index)
+
+
+def images_annotation(spec):
+    """JSON list mapping each pull container to the image reference the user gave."""
+    entries = [{"container": pull_container_name(i), "image": image.original} for i, image in enumerate(spec.images)]
+    return json.dumps(entries, separators=(",", ":"), sort_keys=True)
+
+
+def _container_security_context():
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def _container(name, image, command, pull_policy, resources):
+    container = {
+        "name": name,
+        "image": image,
+        "command": command,
+        "imagePullPolicy": pull_policy,
+        "securityContext": _container_security_context(),
+        "volumeMounts": [{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT_PATH, "readOnly": name != AGENT_INIT_CONTAINER}],
+    }
+    if resources:
+        container["resources"] = resources
+    return container
+
+
+def render_pod_spec(spec):
+    install = _container(AGENT_INIT_CONTAINER, spec.agent_image, [AGENT_BINARY, "install", AGENT_INSTALLED_PATH],
+                         AGENT_PULL_POLICY, spec.resources)
+    pulls = [_container(pull_container_name(i), image.original, [AGENT_INSTALLED_PATH, "exit"],
+                        spec.image_pull_policy, spec.resources)
+             for i, image in enumerate(spec.images)]
+    hold = _container(HOLD_CONTAINER, spec.agent_image, [AGENT_BINARY, "pause"], AGENT_PULL_POLICY, spec.resources)
+    # The hold container runs the agent from its own image and needs no volume.
+    del hold["volumeMounts"]
+    pod = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_ID,
+            "runAsGroup": RUN_AS_ID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumes": [{"name": AGENT_VOLUME, "emptyDir": {"sizeLimit": AGENT_VOLUME_SIZE}}],
+        "initContainers": [install] + pulls,
+        "containers": [hold],
+    }
+    if spec.node_selector:
+        pod["nodeSelector"] = dict(spec.node_selector)
+    if spec.tolerations:
+        pod["tolerations"] = [dict(t) for t in spec.tolerations]
+    if spec.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
+    if spec.priority_class_name:
+        pod["priorityClassName"] = spec.priority_class_name
+    return pod
+
+
+def render_daemonset(spec):
+    """The whole DaemonSet manifest for a PreloaderSpec (a plain dict in API field names)."""
+    labels = object_labels(spec)
+    annotations = {IMAGES_ANNOTATION: images_annotation(spec)}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {
+            "name": spec.name,
+            "namespace": spec.namespace,
+            "labels": labels,
+            "annotations": dict(annotations),
+        },
+        "spec": {
+            "selector": {"matchLabels": selector_labels(spec.name)},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": spec.max_unavailable}},
+            "template": {
+                "metadata": {"labels": dict(labels), "annotations": dict(annotations)},
+                "spec": render_pod_spec(spec),
+            },
+        },
+    }
+
+
+def managed_by_us(live):
+    return ((live.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+
+
+def being_deleted(live):
+    return bool((live.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def ownership_problem(live):
+    """Why this module must not touch the live DaemonSet, or None."""
+    metadata = live.get("metadata") or {}
+    if managed_by_us(live):
+        return None
+    return ("DaemonSet %s/%s exists but is not managed by %s (label %s=%s missing); refusing to change or "
+            "delete another tool's DaemonSet: choose another name"
+            % (metadata.get("namespace"), metadata.get("name"), MANAGED_BY_VALUE, MANAGED_BY_LABEL, MANAGED_BY_VALUE))
+
+
+def compared_state(obj):
+    """The part of a DaemonSet that says what it does: labels, annotations and spec."""
+    if not obj:
+        return {}
+    metadata = obj.get("metadata") or {}
+    state = {"metadata": dict((key, metadata.get(key) or {}) for key in _COMPARED_METADATA)}
+    state["spec"] = obj.get("spec") or {}
+    return state
+
+
+def change_between(before, after):
+    """(changed, diff) between two DaemonSets as the API server returned them.
+
+    Both sides come from the server (the live object and the result of a dry-run apply), so
+    defaulted fields and canonical quantities are on both sides and never count as a change.
+    """
+    diff = {"before": compared_state(before), "after": compared_state(after)}
+    return diff["before"] != diff["after"], diff
+
+
+def without_managed_fields(obj):
+    """A copy of `obj` without metadata.managedFields (long, and noise in a task result)."""
+    if not obj:
+        return obj
+    result = dict(obj)
+    result["metadata"] = dict((k, v) for k, v in (obj.get("metadata") or {}).items() if k != "managedFields")
+    return result

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which nodes a run acts on: named nodes and/or a label selector, checked before any write."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
+from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_object_name
+
+
+def check_node_names(names):
+    """The names option, checked and without duplicates, in the order given."""
+    checked = []
+    for name in names or []:
+        check_object_name(name, "names")
+        if name not in checked:
+            checked.append(name)
+    return checked
+
+
+def select_nodes(names, label_selector, listed, selected, allow_empty=False):
+    """The union of the named nodes and the nodes the selector matched, sorted by name.
+
+    listed: every node of the cluster (node dicts), read when names were given, else None.
+    selected: the nodes the label selector matched, read when a selector was given, else None.
+    An unknown name, or a selection that is empty (unless allow_empty), is an error, so a
+    typo fails the run before any node changes instead of silently doing less.
+    """
+    by_name = {}
+    for node in (listed or []) + (selected or []):
+        by_name[node["metadata"]["name"]] = node
+    known = set(_names(listed))
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InvalidInput("names: no such node: %s (the cluster has %d nodes)"
+                           % (", ".join(unknown), len(known)))
+    chosen = set(names) | set(_names(selected))
+    if not chosen and not allow_empty:
+        if label_selector:
+            raise InvalidInput("label_selector: %r matched no node; set allow_empty=true if that is expected"
+                               % label_selector)
+        raise InvalidInput("names: empty list and no label_selector, so no node is selected; "
+                           "set allow_empty=true if that is expected")
+    return [by_name[name] for name in sorted(chosen)]
+
+
+def _names(nodes):
+    return [node["metadata"]["name"] for node in nodes or []]

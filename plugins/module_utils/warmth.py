@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Is a node warm? Decided from its Node object, its preloader pod and the pool's images.
+
+Pure functions over plain dicts in the API's JSON form (camelCase keys, as in watch events
+and in ApiClient.sanitize_for_serialization output); no API calls.
+
+The preloader pod runs one init container per image (constants.PULL_CONTAINER_PREFIX),
+after the agent installer, then the long-running HOLD_CONTAINER. The kubelet runs init
+containers one at a time, so the first one not finished is the image being pulled and
+the ones after it are queued.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import HOLD_CONTAINER, IMAGES_ANNOTATION
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
+from ansible_collections.prewarm.k8s.plugins.module_utils.image_ref import digest_from_image_id, parse_image_reference
+
+PRESENT = "present"
+PULLING = "pulling"
+PENDING = "pending"
+FAILED = "failed"
+NO_POD = "no_pod"
+
+# Waiting reasons the kubelet reports while it works normally on a container. Any other
+# reason (ErrImagePull, ImagePullBackOff, InvalidImageName, CreateContainerError,
+# CrashLoopBackOff, ...) is a failure the user must see.
+_PROGRESS_REASONS = frozenset(["", "PodInitializing", "ContainerCreating"])
+DIGEST_MISMATCH = "DigestMismatch"
+POD_OUTDATED = "PodOutdated"
+
+
+def images_from_daemonset(daemonset):
+    """The [{"container", "image"}] list the preloader recorded on its DaemonSet."""
+    metadata = daemonset.get("metadata") or {}
+    where = "DaemonSet %s/%s" % (metadata.get("namespace"), metadata.get("name"))
+    text = (metadata.get("annotations") or {}).get(IMAGES_ANNOTATION)
+    if text is None:
+        raise PrewarmError("%s has no %s annotation: was it created by prewarm.k8s.preloader?" % (where, IMAGES_ANNOTATION))
+    try:
+        images = json.loads(text)
+    except ValueError as exc:
+        raise PrewarmError("%s: annotation %s is not JSON: %s" % (where, IMAGES_ANNOTATION, exc))
+    if not isinstance(images, list) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("container"), str) and isinstance(entry.get("image"), str)
+            for entry in images):
+        raise PrewarmError('%s: annotation %s must be a JSON list of {"container": ..., "image": ...}, not %r'
+                           % (where, IMAGES_ANNOTATION, text))
+    return [{"container": entry["container"], "image": entry["image"]} for entry in images]
+
+
+def _normalised(image):
+    try:
+        return parse_image_reference(image).normalised
+    except InvalidInput:
+        return image
+
+
+def _expected_digest(image):
+    try:
+        return parse_image_reference(image).digest
+    except InvalidInput:
+        return None
+
+
+def node_ready(node):
+    """(ready, why_not): the node's Ready condition, with the kubelet's words when not True."""
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            if condition.get("status") == "True":
+                return True, None
+            details = ": ".join(part for part in (condition.get("reason"), condition.get("message")) if part)
+            return False, "node is not Ready (Ready=%s%s)" % (condition.get("status"), ", " + details if details else "")
+    return False, "node is not Ready (it reports no Ready condition yet)"
+
+
+def pod_ready(pod):
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return condition.get("status") == "True"
+    return False
+
+
+def pod_node_name(pod):
+    """The node a preloader pod belongs to, also before the scheduler has bound it.
+
+    The DaemonSet controller pins each pod to its node with a matchFields term on
+    metadata.name, so an unschedulable pod (a full node) is still attributed to its node.
+    """
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName"):
+        return spec["nodeName"]
+    terms = ((((spec.get("affinity") or {}).get("nodeAffinity") or {})
+              .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or [])
+    for term in terms:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("operator") == "In" and len(field.get("values") or []) == 1:
+                return field["values"][0]
+    return None
+
+
+def _unscheduled(pod):
+    """(reason, message) when the pod is not bound to its node yet, else None."""
+    if (pod.get("spec") or {}).get("nodeName"):
+        return None
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") != "True":
+            return condition.get("reason"), condition.get("message")
+    return "NotScheduled", None
+
+
+def pick_pod(pods):
+    """(pod, note): the pod that counts on a node among the preloader pods bound to it.
+
+    Pods being deleted never count: after a template change the old pod's statuses say
+    nothing about the new one. Of the rest the newest wins (the DaemonSet controller may
+    briefly keep an old pod next to its replacement). When only terminating pods are
+    left, the note says so.
+    """
+    live = [pod for pod in pods if not pod["metadata"].get("deletionTimestamp")]
+    if live:
+        newest = max(live, key=lambda pod: (pod["metadata"].get("creationTimestamp") or "", pod["metadata"]["name"]))
+        return newest, None
+    if pods:
+        names = ", ".join(sorted(pod["metadata"]["name"] for pod in pods))
+        return None, "the preloader pod (%s) is being deleted; waiting for the DaemonSet controller to replace it" % names
+    return None, None
+
+
+def _status_failure(status):
+    """(reason, message) when the container's CURRENT state is a failure, else None.
+
+    lastState is ignored on purpose: after a node reboot the kubelet runs the init
+    containers again, and an earlier successful run says nothing about the image now.
+    """
+    state = status.get("state") or {}
+    waiting = state.get("waiting")
+    if waiting is not None and (waiting.get("reason") or "") not in _PROGRESS_REASONS:
+        return waiting.get("reason"), waiting.get("message")
+    terminated = state.get("terminated")
+    if terminated is not None and terminated.get("exitCode") != 0:
+        message = terminated.get("message") or "exited with code %s" % terminated.get("exitCode")
+        return terminated.get("reason") or "Error", message
+    return None
+
+
+def _is_done(status):
+    state = status.get("state") or {}
+    if "running" in state:
+        return True
+    terminated = state.get("terminated")
+    return terminated is not None and terminated.get("exitCode") == 0
+
+
+def _hold_running(pod):
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == HOLD_CONTAINER:
+            return "running" in (status.get("state") or {})
+    return False
+
+
+def _init_progress(pod):
+    """Walk the pod's init containers in order: ({name: status}, {name: image}, blocker).
+
+    blocker is (name, failure) for the first init container not done, or None when all
+    are. A running hold container means the kubelet finished every init container of the
+    current sandbox, even where an init status is missing.
+    """
+    spec_inits = (pod.get("spec") or {}).get("initContainers") or []
+    statuses = {status.get("name"): status for status in (pod.get("status") or {}).get("initContainerStatuses") or []}
+    hold_running = _hold_running(pod)
+    blocker = None
+    for container in spec_inits:
+        status = statuses.get(container["name"])
+        if status is None:
+            if hold_running:
+                continue
+            blocker = (container["name"], None)
+            break
+        if not _is_done(status):
+            blocker = (container["name"], _status_failure(status))
+            break
+    images = dict((container["name"], container.get("image")) for container in spec_inits)
+    return statuses, images, blocker
+
+
+def _find_container(entry, pod_images):
+    """The pod's init container that pulls entry["image"]: by recorded name, else by image."""
+    wanted = _normalised(entry["image"])
+    name = entry["container"]
+    if name in pod_images and (pod_images[name] == entry["image"] or _normalised(pod_images[name]) == wanted):
+        return name
+    for candidate, image in pod_images.items():
+        if image == entry["image"] or _normalised(image) == wanted:
+            return candidate
+    return None
+
+
+def _image_result(entry, state, digest=None, reason=None, message=None):
+    return {"image": entry["image"], "container": entry["container"], "state": state,
+            "digest": digest, "reason": reason, "message": message}
+
+
+def _describe_failure(failure):
+    return ": ".join(part for part in failure if part)
+
+
+def _present_result(entry, container, status):
+    pulled = digest_from_image_id((status or {}).get("imageID"))
+    expected = _expected_digest(entry["image"])
+    if expected and pulled and pulled != expected:
+        return _image_result(entry, FAILED, pulled, DIGEST_MISMATCH,
+                             "the node ran %s but the reference names %s" % (pulled, expected))
+    return _image_result(entry, PRESENT, pulled)
+
+
+def _evaluate_image(entry, pod, progress):
+    statuses, pod_images, blocker = progress
+    container = _find_container(entry, pod_images)
+    if container is None:
+        return _image_result(entry, PENDING, reason=POD_OUTDATED,
+                             message="pod %s predates this image (older DaemonSet template); waiting for the "
+                                     "DaemonSet controller to replace it" % pod["metadata"]["name"])
+    names = list(pod_images)
+    position = names.index(container)
+    blocker_position = names.index(blocker[0]) if blocker else len(names)
+    entry = dict(entry, container=container)
+    if position < blocker_position:
+        return _present_result(entry, container, statuses.get(container))
+    if position == blocker_position:
+        failure = blocker[1]
+        if failure:
+            return _image_result(entry, FAILED, reason=failure[0], message=failure[1])
+        return _image_result(entry, PULLING)
+    queued = "queued behind %s (%s)" % (blocker[0], pod_images[blocker[0]])
+    if blocker[1]:
+        queued += ", which failed: " + _describe_failure(blocker[1])
+    return _image_result(entry, PENDING, message=queued)
+
+
+def describe_image(image):
+    """One phrase for an image that is not present: 'ref failed: Reason: message'."""
+    text = "%s %s" % (image["image"], image["state"])
+    details = _describe_failure((image.get("reason"), image.get("message")))
+    return text + (": " + details if details else "")
+
+
+def evaluate(node, pod, images, require_ready=True, no_pod_note=None):
+    """The warmth of one node.
+
+    node: the Node dict; pod: the preloader pod that counts on it (see pick_pod) or None;
+    images: images_from_daemonset(); no_pod_note: why there is no pod, when known.
+    Returns {ready, warm, pod, images: [{image, container, state, digest, reason, message}], message}.
+    """
+    ready, not_ready = node_ready(node)
+    problems = [not_ready] if not_ready and require_ready else []
+    if pod is None:
+        why = no_pod_note or "no preloader pod on this node yet (the DaemonSet controller has not created it)"
+        results = [_image_result(entry, NO_POD, message=why) for entry in images]
+        problems.append(why)
+    elif _unscheduled(pod):
+        # A pod the scheduler cannot place (e.g. the node is full) would otherwise look queued.
+        reason, why = _unscheduled(pod)
+        results = [_image_result(entry, PENDING, reason=reason, message=why) for entry in images]
+        problems.append("preloader pod %s is not scheduled: %s" % (pod["metadata"]["name"], _describe_failure((reason, why))))
+    else:
+        progress = _init_progress(pod)
+        results = [_evaluate_image(entry, pod, progress) for entry in images]
+        problems.extend(describe_image(image) for image in results if image["state"] != PRESENT)
+        name = pod["metadata"]["name"]
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Failed", "Succeeded"):
+            problems.append("preloader pod %s is %s; the DaemonSet controller will replace it" % (name, phase))
+        elif not pod_ready(pod) and all(image["state"] == PRESENT for image in results):
+            # After a node restart its pods' statuses are stale until the kubelet reports again;
+            # the node controller marks them not Ready meanwhile, so they prove nothing yet.
+            problems.append("preloader pod %s is not Ready (its status may predate a restart of the node)" % name)
+    warm = not problems
+    if warm:
+        message = "warm: all %d images present" % len(images)
+        if not_ready:
+            message += " (%s; require_ready is false)" % not_ready
+    else:
+        message = "; ".join(problems)
+    return {"ready": ready, "warm": warm, "pod": pod["metadata"]["name"] if pod else None,
+            "images": results, "message": message}
+
+
+MAX_NODES_IN_MESSAGE = 20
+
+
+def timeout_message(results, cold, timeout=None, trouble=()):
+    """The failure message naming each cold node and why (every reason of it).
+
+    results: {name: evaluate() result}; cold: the cold names in the order to report;
+    timeout: the seconds waited, or None when the module did not wait; trouble: messages
+    about watch streams that had not recovered at the end.
+    """
+    head = "%d of %d nodes not warm" % (len(cold), len(results))
+    if timeout is not None:
+        head = "timed out after %ss: %s" % (timeout, head)
+    parts = ["%s: %s" % (name, results[name]["message"]) for name in cold[:MAX_NODES_IN_MESSAGE]]
+    if len(cold) > MAX_NODES_IN_MESSAGE:
+        parts.append("and %d more (see nodes)" % (len(cold) - MAX_NODES_IN_MESSAGE))
+    text = head + ": " + " | ".join(parts)
+    if trouble:
+        text += " (last watch error, with no event received since: %s)" % "; ".join(trouble)
+    return text

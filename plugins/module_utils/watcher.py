@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Follow LIST+WATCH streams until a tracker says every node is warm, or a deadline passes.
+
+One thread per stream (nodes, pods) feeds one queue; the caller's thread applies events to
+the tracker, so the tracker needs no locks. Each stream resumes from the last
+resourceVersion it saw when the server ends a watch, relists on 410 Gone, and backs off
+and reconnects on transport errors (an API server restart), so no traceback reaches the
+user. The event source is an object with list() and watch(resource_version), which lets
+the unit tests drive this loop with in-memory streams.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import queue
+import threading
+import time
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, describe_api_exception
+
+try:
+    from kubernetes import watch as k8s_watch
+except ImportError:
+    k8s_watch = None  # client.api_module() reports the missing library
+
+# The server ends a watch after this long; the stream then resumes from its last
+# resourceVersion. Short enough that a silently dead connection is noticed.
+WATCH_WINDOW_SECONDS = 240
+LIST_PAGE_SIZE = 500
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 8.0
+HTTP_GONE = 410
+# Retrying cannot fix these: the credentials or permissions are wrong.
+FATAL_STATUSES = (401, 403)
+
+BOOKMARK = "BOOKMARK"
+RELIST = "RELIST"
+TROUBLE = "TROUBLE"
+FATAL = "FATAL"
+
+
+class ApiListWatch(object):
+    """LIST and WATCH one collection through the kubernetes client, as plain dicts."""
+
+    def __init__(self, list_func, request_timeout, **selectors):
+        self._list_func = list_func
+        self._request_timeout = request_timeout
+        self._selectors = selectors
+        self._watch = None
+
+    def list(self):
+        """(items, resourceVersion), page by page: a 1,000-node LIST in a few requests."""
+        items, token = [], None
+        while True:
+            response = self._list_func(limit=LIST_PAGE_SIZE, _continue=token, _preload_content=False,
+                                       _request_timeout=self._request_timeout, **self._selectors)
+            page = json.loads(response.data)
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items, (page.get("metadata") or {}).get("resourceVersion")
+
+    def watch(self, resource_version):
+        """Events as {"type", "object"} with raw dicts; raises ApiException (410 when expired)."""
+        # return_type "object" keeps the raw dicts: no model objects built per event.
+        self._watch = k8s_watch.Watch(return_type="object")
+        stream = self._watch.stream(self._list_func, resource_version=resource_version, allow_watch_bookmarks=True,
+                                    timeout_seconds=WATCH_WINDOW_SECONDS,
+                                    _request_timeout=(self._request_timeout, WATCH_WINDOW_SECONDS + self._request_timeout),
+                                    **self._selectors)
+        for event in stream:
+            yield {"type": event["type"], "object": event["raw_object"]}
+
+    def stop(self):
+        if self._watch is not None:
+            self._watch.stop()
+
+
+def _status(exc):
+    return getattr(exc, "status", None)
+
+
+def describe_trouble(kind, exc):
+    action = "watching %s" % kind
+    if _status(exc):
+        return describe_api_exception(exc, action)
+    return "%s: cannot reach the API server: %s" % (action, exc)
+
+
+def pump(kind, source, resource_version, events, stopping):
+    """Feed `events` with (kind, type, payload) from one stream until `stopping` is set.
+
+    type is ADDED/MODIFIED/DELETED (payload: the object), BOOKMARK (the stream is alive,
+    nothing changed), RELIST (payload: every item),
+    TROUBLE (payload: the exception; the stream retries) or FATAL (the stream gave up).
+    """
+    version, delay, relist = resource_version, FIRST_BACKOFF_SECONDS, False
+    while not stopping.is_set():
+        try:
+            if relist:
+                items, version = source.list()
+                relist = False
+                events.put((kind, RELIST, items))
+            for event in source.watch(version):
+                if stopping.is_set():
+                    return
+                obj = event.get("object") or {}
+                version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                delay = FIRST_BACKOFF_SECONDS
+                events.put((kind, event["type"], obj))
+        except Exception as exc:  # pylint: disable=broad-except
+            if stopping.is_set():
+                return
+            if _status(exc) == HTTP_GONE:
+                # Our resourceVersion fell out of the server's history: start again from a LIST.
+                relist = True
+                continue
+            if _status(exc) in FATAL_STATUSES:
+                events.put((kind, FATAL, exc))
+                return
+            events.put((kind, TROUBLE, exc))
+            stopping.wait(delay)
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+
+def follow(streams, tracker, deadline, clock=time.monotonic):
+    """Apply watch events to `tracker` until tracker.all_warm or clock() reaches `deadline`.
+
+    streams: [(kind, source, resourceVersion of the initial LIST)]. Returns (all_warm,
+    trouble) where trouble maps a stream to the last error it hit and has not recovered
+    from (for the timeout message). Raises ApiFailure when a stream is refused for good.
+    """
+    events = queue.Queue()
+    stopping = threading.Event()
+    threads = [threading.Thread(target=pump, args=(kind, source, version, events, stopping), name="watch-" + kind)
+               for kind, source, version in streams]
+    trouble = {}
+    for thread in threads:
+        # A thread blocked reading a stream must not keep the module from exiting.
+        thread.daemon = True
+        thread.start()
+    try:
+        while not tracker.all_warm:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                break
+            try:
+                kind, event_type, payload = events.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if event_type == FATAL:
+                raise ApiFailure(describe_trouble(kind, payload))
+            if event_type == TROUBLE:
+                trouble[kind] = describe_trouble(kind, payload)
+                continue
+            # Any event, a bookmark included, shows the stream works again.
+            trouble.pop(kind, None)
+            if event_type == RELIST:
+                tracker.replace(kind, payload)
+            elif event_type != BOOKMARK:
+                tracker.apply(kind, event_type, payload)
+        return tracker.all_warm, trouble
+    finally:
+        stopping.set()
+        for _kind, source, _version in streams:
+            source.stop()

@@ -1,0 +1,424 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: preloader
+short_description: Create, update or delete the DaemonSet that pulls a node pool's images
+version_added: 0.1.0
+author: prewarm.k8s maintainers (@prewarm-k8s)
+description:
+  - Manages one DaemonSet per node pool whose pods pull the pool's images onto every selected node.
+  - "Each pod runs, in order: an init container C(install-agent) (image O(agent_image)) that copies a
+    static agent binary into an C(emptyDir) volume; one init container per image in O(images), named
+    C(pull-0), C(pull-1), ..., that runs the copied agent's C(exit) command and so needs no shell or binary
+    inside the preloaded image (distroless and scratch images work); then a long-running container C(hold)
+    (image O(agent_image), command C(pause)). The pod turns Ready only when every image has been pulled,
+    so the DaemonSet's pods are the readiness signal that M(prewarm.k8s.warm_status) reads."
+  - The DaemonSet carries the annotation C(prewarm.k8s/images), a JSON list mapping each C(pull-N) container
+    to the image reference as given, and the labels C(app.kubernetes.io/managed-by=prewarm.k8s),
+    C(prewarm.k8s/pool=<pool>) and C(prewarm.k8s/preloader=<name>) (the selector, derived from O(name) only so
+    that an update never changes it).
+  - "Secure by default, and within the C(restricted) Pod Security Standard: no service-account token,
+    C(runAsNonRoot) with uid and gid 65532, C(RuntimeDefault) seccomp profile, and for every container no
+    privilege escalation, a read-only root filesystem and all capabilities dropped."
+  - "Changes are made with server-side apply (field manager C(prewarm.k8s), conflicts forced). Before any write
+    the module sends the same apply as a dry run and compares labels, annotations and spec of the live object
+    with the server's answer, so fields the API server defaults never count as a change, a second run reports
+    no change, and no write is sent when nothing would change."
+  - The module refuses to change or delete a DaemonSet of the same name that does not carry the label
+    C(app.kubernetes.io/managed-by=prewarm.k8s).
+options:
+  name:
+    description:
+      - Name of the DaemonSet. At most 63 characters (it is also the value of the selector label).
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the DaemonSet. It must exist; the module does not create it.
+      - Give it the label C(pod-security.kubernetes.io/enforce=restricted) if you like; the pods comply.
+    type: str
+    default: prewarm-system
+  pool:
+    description:
+      - Name of the node pool, the value of the C(prewarm.k8s/pool) label on the DaemonSet and its pods.
+      - Defaults to O(name).
+    type: str
+  state:
+    description:
+      - V(present) creates or updates the DaemonSet; V(absent) deletes it.
+    type: str
+    choices: [ present, absent ]
+    default: present
+  images:
+    description:
+      - The images to pull onto the pool's nodes, by tag (V(nginx:1.27)), by digest
+        (V(registry.example.com/app@sha256:<64 hex>)) or both. A reference without tag or digest means V(latest).
+      - Each reference is parsed with the registry reference grammar; an invalid one, or two that name the same
+        image, fail the task before anything is written.
+      - The order is kept; the N-th image is pulled by container C(pull-N).
+      - Required when O(state=present).
+    type: list
+    elements: str
+  agent_image:
+    description:
+      - The prewarm agent image (provides C(/prewarm-agent) with the commands C(install), C(exit) and C(pause)).
+      - Pin it by digest in production. It is pulled with C(IfNotPresent) whatever O(image_pull_policy) says.
+      - Required when O(state=present).
+    type: str
+  node_selector:
+    description:
+      - "Node labels that select the pool's nodes, for example V({node.kubernetes.io/pool: gpu})."
+      - Values must be strings (quote V(true) in YAML).
+    type: dict
+    default: {}
+  scope:
+    description:
+      - V(pool) runs a pod on every node matching O(node_selector). The pods stay, so the images stay referenced.
+      - V(maintenance) runs pods only on the nodes that also carry the label C(prewarm.k8s/maintenance=true)
+        set by M(prewarm.k8s.node_maintenance), that is the nodes being upgraded; a node's pod goes away (and
+        its images are no longer referenced) when the label is removed.
+    type: str
+    choices: [ pool, maintenance ]
+    default: pool
+  tolerations:
+    description:
+      - Tolerations of the pods, in the pod spec's form (fields C(key), C(operator) (V(Equal) or V(Exists),
+        default V(Equal)), C(value), C(effect) (V(NoSchedule), V(PreferNoSchedule), V(NoExecute) or omitted for
+        all), C(tolerationSeconds) (only with V(NoExecute))).
+    type: list
+    elements: dict
+    default: []
+  tolerate_maintenance:
+    description:
+      - Add a toleration for the maintenance taint C(prewarm.k8s/maintenance) (any value, any effect), so pods
+        run on nodes marked by M(prewarm.k8s.node_maintenance).
+    type: bool
+    default: true
+  image_pull_secrets:
+    description:
+      - Names of Secrets in O(namespace) used to pull O(images) and O(agent_image).
+    type: list
+    elements: str
+    default: []
+  image_pull_policy:
+    description:
+      - Pull policy of the C(pull-N) containers.
+      - V(IfNotPresent) pulls only missing images. V(Always) asks the registry on every pod start (a moved tag
+        is pulled again). V(Never) only checks that the images are already on the node (side-loaded).
+    type: str
+    choices: [ IfNotPresent, Always, Never ]
+    default: IfNotPresent
+  resources:
+    description:
+      - Resources of every container (they are all tiny), with keys C(requests) and C(limits), each a dictionary
+        of resource name to quantity.
+      - When not set, requests are V(cpu=10m, memory=16Mi) and limits V(cpu=100m, memory=32Mi). The kubelet
+        pulls images outside the pod's cgroups, so these do not slow a pull. V({}) sets none.
+    type: dict
+  priority_class_name:
+    description:
+      - PriorityClass of the pods, for example one above your workloads so a full node still runs the preloader.
+    type: str
+  labels:
+    description:
+      - Extra labels for the DaemonSet and its pods. The module's own label keys are reserved.
+    type: dict
+    default: {}
+  max_unavailable:
+    description:
+      - The DaemonSet's C(RollingUpdate) C(maxUnavailable) when the image list or another setting changes - an
+        integer of at least 1 or a percentage such as V(10%). It bounds how many nodes re-pull at once during
+        such an update. Default V(10%).
+      - The concurrency of warming waves during an upgrade is bounded by the roles that mark nodes, not here.
+    type: raw
+extends_documentation_fragment:
+  - prewarm.k8s.auth
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the cluster.
+    support: full
+    details:
+      - For O(state=present) the apply is sent with C(dryRun=All), so the returned RV(daemonset) and the
+        diff are what the API server would store, validated and defaulted by it, and nothing is written.
+      - For O(state=absent) nothing is deleted; the task reports a change when the DaemonSet exists.
+  diff_mode:
+    description: Returns details on what has changed (or would change in check mode).
+    support: full
+    details:
+      - The diff shows the labels, annotations and spec of the DaemonSet before and after.
+  action_group:
+    description: Use C(group/prewarm.k8s.kubernetes) in C(module_defaults) to set the connection options.
+    support: full
+    membership:
+      - prewarm.k8s.kubernetes
+notes:
+  - "Why the images stay: the kubelet's image garbage collector treats an image as in use while a container
+    known to the runtime for a pod on the node refers to it, running or exited (it lists exited containers
+    too), and the kubelet's container garbage collection keeps the last instance of each container, including
+    completed init containers, of a pod that still exists (with the default C(--maximum-dead-containers-per-container=1)).
+    With O(scope=pool) the pods stay, so the preloaded images are not garbage collected. This does not hold
+    against other image cleaners (for example Eraser) or a manual C(crictl rmi)."
+  - O(state=absent) deletes with C(propagationPolicy=Background) and returns at once; the pods are then removed
+    by the garbage collector. Their images stay on the nodes until the kubelet's image GC removes them.
+  - The module does not wait for the pods; M(prewarm.k8s.warm_status) waits until every image is on the nodes.
+seealso:
+  - module: prewarm.k8s.warm_status
+  - module: prewarm.k8s.node_maintenance
+  - name: Pod Security Standards (restricted)
+    description: The profile the preloader pods comply with.
+    link: https://kubernetes.io/docs/concepts/security/pod-security-standards/
+"""
+
+EXAMPLES = r"""
+- name: Keep the web pool's images on every node of the pool
+  prewarm.k8s.preloader:
+    name: preload-web
+    pool: web
+    node_selector:
+      node.kubernetes.io/pool: web
+    agent_image: registry.example.com/prewarm/agent@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    images:
+      - registry.example.com/shop/frontend:2.14.1
+      - registry.example.com/shop/api@sha256:89abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567
+      - gcr.io/distroless/static-debian12:nonroot
+    image_pull_secrets:
+      - registry-example-com
+
+- name: Warm only the nodes under maintenance, with a high priority
+  prewarm.k8s.preloader:
+    name: preload-gpu
+    namespace: prewarm-system
+    scope: maintenance
+    node_selector:
+      node.kubernetes.io/pool: gpu
+    agent_image: registry.example.com/prewarm/agent:0.1.0
+    images: "{{ gpu_pool_images }}"
+    priority_class_name: system-node-critical
+    tolerations:
+      - key: nvidia.com/gpu
+        operator: Exists
+        effect: NoSchedule
+
+- name: Remove the preloader of the web pool
+  prewarm.k8s.preloader:
+    name: preload-web
+    state: absent
+"""
+
+RETURN = r"""
+manifest:
+  description: The DaemonSet as rendered from the options (what is applied). Not returned for O(state=absent).
+  returned: when state is present
+  type: dict
+  sample:
+    apiVersion: apps/v1
+    kind: DaemonSet
+    metadata:
+      name: preload-web
+      namespace: prewarm-system
+      labels:
+        app.kubernetes.io/managed-by: prewarm.k8s
+        prewarm.k8s/pool: web
+        prewarm.k8s/preloader: preload-web
+      annotations:
+        prewarm.k8s/images: '[{"container":"pull-0","image":"nginx:1.27"}]'
+daemonset:
+  description:
+    - The DaemonSet as the API server stores it after the task, without C(metadata.managedFields).
+    - In check mode, the object a real run would store (from the dry run). Empty after a deletion or when
+      there is nothing to delete.
+  returned: always
+  type: dict
+diff:
+  description: Labels, annotations and spec of the DaemonSet before and after the task (empty when absent).
+  returned: in diff mode
+  type: dict
+  contains:
+    before:
+      description: The live DaemonSet's labels, annotations and spec before the task.
+      type: dict
+    after:
+      description: The same after the task (in check mode, after the dry run).
+      type: dict
+msg:
+  description: What happened, in one sentence.
+  returned: always
+  type: str
+  sample: DaemonSet prewarm-system/preload-web updated
+"""
+
+import json
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.client import (
+    api_host,
+    api_module,
+    build_api_client,
+    check_reachable,
+)
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import COLLECTION
+from ansible_collections.prewarm.k8s.plugins.module_utils.daemonset import (
+    being_deleted,
+    change_between,
+    ownership_problem,
+    render_daemonset,
+    without_managed_fields,
+)
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import (
+    ApiFailure,
+    PrewarmError,
+    describe_api_exception,
+)
+from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_options import (
+    build_preloader_spec,
+    check_identity,
+)
+
+try:
+    from kubernetes import client as k8s_client
+except ImportError:
+    pass  # api_module() reports the missing library
+
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", default="prewarm-system"),
+    pool=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    images=dict(type="list", elements="str"),
+    agent_image=dict(type="str"),
+    node_selector=dict(type="dict", default={}),
+    scope=dict(type="str", choices=["pool", "maintenance"], default="pool"),
+    tolerations=dict(type="list", elements="dict", default=[]),
+    tolerate_maintenance=dict(type="bool", default=True),
+    image_pull_secrets=dict(type="list", elements="str", default=[], no_log=False),
+    image_pull_policy=dict(type="str", choices=["IfNotPresent", "Always", "Never"], default="IfNotPresent"),
+    resources=dict(type="dict"),
+    priority_class_name=dict(type="str"),
+    labels=dict(type="dict", default={}),
+    max_unavailable=dict(type="raw"),
+)
+
+
+class DaemonSets(object):
+    """The few DaemonSet calls the module makes, answering plain dicts in API field names."""
+
+    def __init__(self, api_client, namespace, name, timeout):
+        self.api = k8s_client.AppsV1Api(api_client)
+        self.host = api_host(api_client)
+        self.namespace, self.name, self.timeout = namespace, name, timeout
+        self.where = "%s/%s" % (namespace, name)
+
+    def _fail(self, exc, action):
+        return ApiFailure(describe_api_exception(exc, "%s DaemonSet %s" % (action, self.where), self.host))
+
+    def read(self):
+        """The live DaemonSet, or None when there is none."""
+        try:
+            response = self.api.read_namespaced_daemon_set(self.name, self.namespace, _preload_content=False,
+                                                           _request_timeout=self.timeout)
+        except k8s_client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise self._fail(exc, "reading")
+        return json.loads(response.data)
+
+    def apply(self, manifest, dry_run):
+        try:
+            response = self.api.patch_namespaced_daemon_set(
+                self.name, self.namespace, manifest, field_manager=COLLECTION, force=True,
+                field_validation="Strict", dry_run="All" if dry_run else None,
+                _content_type=APPLY_CONTENT_TYPE, _preload_content=False, _request_timeout=self.timeout)
+        except k8s_client.ApiException as exc:
+            if exc.status == 404:
+                # Apply creates a missing DaemonSet, so a 404 means the namespace is missing.
+                raise PrewarmError("namespace %r does not exist: create it before running the preloader "
+                                   "(for example with kubernetes.core.k8s)" % self.namespace)
+            raise self._fail(exc, "applying (dry run)" if dry_run else "applying")
+        return json.loads(response.data)
+
+    def delete(self):
+        try:
+            self.api.delete_namespaced_daemon_set(self.name, self.namespace, propagation_policy="Background",
+                                                  _request_timeout=self.timeout)
+        except k8s_client.ApiException as exc:
+            if exc.status != 404:  # gone meanwhile: what we wanted
+                raise self._fail(exc, "deleting")
+
+
+def ensure_present(daemonsets, manifest, live, check_mode):
+    """Apply `manifest` unless the dry run shows that nothing would change."""
+    if live is not None and being_deleted(live):
+        raise PrewarmError("DaemonSet %s is being deleted; run again once it is gone" % daemonsets.where)
+    would_be = daemonsets.apply(manifest, dry_run=True)
+    changed, diff = change_between(live, would_be)
+    if not changed:
+        return dict(changed=False, daemonset=live, diff=diff, msg="DaemonSet %s is up to date" % daemonsets.where)
+    verb = "created" if live is None else "updated"
+    if check_mode:
+        return dict(changed=True, daemonset=would_be, diff=diff,
+                    msg="DaemonSet %s would be %s (check mode)" % (daemonsets.where, verb))
+    applied = daemonsets.apply(manifest, dry_run=False)
+    return dict(changed=True, daemonset=applied, diff=change_between(live, applied)[1],
+                msg="DaemonSet %s %s" % (daemonsets.where, verb))
+
+
+def ensure_absent(daemonsets, live, check_mode):
+    if live is None or being_deleted(live):
+        state = "does not exist" if live is None else "is already being deleted"
+        return dict(changed=False, daemonset=live or {}, diff=change_between(None, None)[1],
+                    msg="DaemonSet %s %s" % (daemonsets.where, state))
+    if not check_mode:
+        daemonsets.delete()
+    return dict(changed=True, daemonset={}, diff=change_between(live, None)[1],
+                msg="DaemonSet %s %s" % (daemonsets.where, "would be deleted (check mode)" if check_mode else "deleted"))
+
+
+def run(module):
+    params = module.params
+    present = params["state"] == "present"
+    # Every option is checked, and the live object read, before the first write.
+    if present:
+        manifest = render_daemonset(build_preloader_spec(params))
+    else:
+        check_identity(params)
+        manifest = None
+    api_client = build_api_client(params, pool_size=1)
+    check_reachable(api_client, params["request_timeout"])
+    daemonsets = DaemonSets(api_client, params["namespace"], params["name"], params["request_timeout"])
+    live = daemonsets.read()
+    problem = ownership_problem(live) if live is not None else None
+    if problem:
+        raise PrewarmError(problem)
+    if present:
+        result = ensure_present(daemonsets, manifest, live, module.check_mode)
+        result["manifest"] = manifest
+    else:
+        result = ensure_absent(daemonsets, live, module.check_mode)
+    result["daemonset"] = without_managed_fields(result["daemonset"]) or {}
+    if not module._diff:
+        del result["diff"]
+    return result
+
+
+def main():
+    module = api_module(
+        ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_if=[("state", "present", ("images", "agent_image"))],
+    )
+    try:
+        module.exit_json(**run(module))
+    except PrewarmError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The watch loop driven by in-memory event streams (no cluster, no HTTP)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import threading
+import time
+
+import pytest
+
+from ansible_collections.prewarm.k8s.plugins.module_utils import watcher
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure
+
+
+class StatusError(Exception):
+    """Stands in for kubernetes.client.ApiException: only .status matters to the loop."""
+
+    def __init__(self, status, reason="boom"):
+        super(StatusError, self).__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.body = None
+
+
+class FakeSource(object):
+    """A LIST/WATCH source that plays scripted watch sessions, then blocks until stopped.
+
+    Each session is a list of events and exceptions, played in order (an exception ends the
+    session by being raised, as a broken stream would).
+    """
+
+    def __init__(self, sessions, relists=()):
+        self._sessions = list(sessions)
+        self._relists = list(relists)
+        self.watched_from = []
+        self.lists = 0
+        self._stopped = threading.Event()
+
+    def list(self):
+        self.lists += 1
+        return self._relists.pop(0)
+
+    def watch(self, resource_version):
+        self.watched_from.append(resource_version)
+        if not self._sessions:
+            self._stopped.wait(5)
+            return
+        for step in self._sessions.pop(0):
+            if isinstance(step, Exception):
+                raise step
+            yield step
+
+    def stop(self):
+        self._stopped.set()
+
+
+class RecordingTracker(object):
+    """Warm once it has seen the object named `until` (by an event or a relist)."""
+
+    def __init__(self, until):
+        self._until = until
+        self.seen = []
+        self.all_warm = False
+
+    def apply(self, kind, event_type, obj):
+        self.seen.append((kind, event_type, obj["metadata"]["name"]))
+        self.all_warm = self.all_warm or obj["metadata"]["name"] == self._until
+
+    def replace(self, kind, items):
+        self.seen.append((kind, "RELIST", [item["metadata"]["name"] for item in items]))
+        self.all_warm = self.all_warm or any(item["metadata"]["name"] == self._until for item in items)
+
+
+def event(event_type, name, version):
+    return {"type": event_type, "object": {"metadata": {"name": name, "resourceVersion": version}}}
+
+
+def bookmark(version):
+    return {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": version}}}
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch):
+    monkeypatch.setattr(watcher, "FIRST_BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(watcher, "MAX_BACKOFF_SECONDS", 0.02)
+
+
+def follow(streams, tracker, seconds=5):
+    return watcher.follow(streams, tracker, time.monotonic() + seconds)
+
+
+def test_events_from_both_streams_reach_the_tracker_until_warm():
+    nodes = FakeSource([[event("MODIFIED", "node-1", "11")]])
+    pods = FakeSource([[event("ADDED", "pod-1", "12"), event("MODIFIED", "done", "13")]])
+    tracker = RecordingTracker("done")
+    assert follow([("nodes", nodes, "10"), ("pods", pods, "10")], tracker) == (True, {})
+    assert ("pods", "MODIFIED", "done") in tracker.seen
+    assert pods.watched_from[0] == "10"
+
+
+def test_an_ended_watch_resumes_from_the_last_resource_version():
+    pods = FakeSource([[event("ADDED", "pod-1", "12"), bookmark("20")], [event("MODIFIED", "done", "21")]])
+    tracker = RecordingTracker("done")
+    assert follow([("pods", pods, "10")], tracker)[0] is True
+    # The stream thread may already have started the next session when the loop stops.
+    assert pods.watched_from[:2] == ["10", "20"]
+    assert ("pods", "BOOKMARK", None) not in tracker.seen
+
+
+def test_gone_relists_and_watches_from_the_new_version():
+    expired = FakeSource([[event("ADDED", "pod-1", "12"), StatusError(410, "Expired")], []],
+                         relists=[([{"metadata": {"name": "done"}}], "50")])
+    tracker = RecordingTracker("done")
+    assert follow([("pods", expired, "10")], tracker) == (True, {})
+    assert expired.lists == 1
+    assert tracker.seen == [("pods", "ADDED", "pod-1"), ("pods", "RELIST", ["done"])]
+
+
+def test_connection_errors_back_off_and_resume_without_losing_events():
+    # An API server restart: the stream breaks, reconnecting fails once, then works again.
+    pods = FakeSource([[event("ADDED", "pod-1", "12"), ConnectionResetError("reset by peer")],
+                       [ConnectionRefusedError("connection refused")],
+                       [event("MODIFIED", "done", "13")]])
+    tracker = RecordingTracker("done")
+    warm, trouble = follow([("pods", pods, "10")], tracker)
+    assert warm is True
+    assert trouble == {}
+    assert pods.watched_from[:3] == ["10", "12", "12"]
+
+
+def test_a_bookmark_after_an_error_clears_the_trouble():
+    pods = FakeSource([[ConnectionRefusedError("connection refused")], [bookmark("11")]])
+    warm, trouble = follow([("pods", pods, "10")], RecordingTracker("never"), seconds=0.3)
+    assert warm is False
+    assert trouble == {}
+    assert pods.watched_from[:2] == ["10", "10"]
+
+
+def test_server_errors_are_retried_too():
+    pods = FakeSource([[StatusError(500, "Internal Server Error")], [event("MODIFIED", "done", "13")]])
+    assert follow([("pods", pods, "10")], RecordingTracker("done"))[0] is True
+
+
+def test_refused_credentials_fail_the_wait():
+    pods = FakeSource([[StatusError(403, "Forbidden")]])
+    with pytest.raises(ApiFailure) as failure:
+        follow([("pods", pods, "10")], RecordingTracker("done"))
+    assert failure.value.msg.startswith("watching pods: forbidden (HTTP 403)")
+
+
+def test_deadline_returns_not_warm_with_the_unresolved_trouble():
+    broken = FakeSource([[ConnectionRefusedError("connection refused")]] * 1000)
+    started = time.monotonic()
+    warm, trouble = follow([("pods", broken, "10")], RecordingTracker("never"), seconds=0.3)
+    assert warm is False
+    assert trouble == {"pods": "watching pods: cannot reach the API server: connection refused"}
+    assert time.monotonic() - started < 2
+
+
+def test_already_warm_returns_without_waiting():
+    tracker = RecordingTracker("x")
+    tracker.all_warm = True
+    assert follow([("pods", FakeSource([]), "10")], tracker) == (True, {})
+
+
+class Page(object):
+    def __init__(self, items, version, token=None):
+        self.data = json.dumps({"items": items, "metadata": {"resourceVersion": version, "continue": token}})
+
+
+def test_api_list_follows_continue_tokens():
+    calls = []
+
+    def list_func(**kwargs):
+        calls.append(kwargs)
+        if kwargs["_continue"] is None:
+            return Page([{"metadata": {"name": "a"}}], "7", "next")
+        return Page([{"metadata": {"name": "b"}}], "9")
+
+    source = watcher.ApiListWatch(list_func, 30, label_selector="app=x")
+    items, version = source.list()
+    assert [item["metadata"]["name"] for item in items] == ["a", "b"]
+    assert version == "9"
+    assert [call["_continue"] for call in calls] == [None, "next"]
+    assert all(call["label_selector"] == "app=x" and call["limit"] == watcher.LIST_PAGE_SIZE for call in calls)
