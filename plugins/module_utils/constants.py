@@ -42,3 +42,6 @@ HOLD_CONTAINER = "hold"
 # The DaemonSet's selector label (value: the DaemonSet's name). A selector is immutable, so
 # it is derived from the name alone and never from options a later run may change.
 PRELOADER_LABEL = "prewarm.k8s/preloader"
+# preloader scope `admitted`: the DaemonSet <name> runs only on nodes labelled
+# preload.prewarm.k8s/<name>=true; warmup adds that label a few nodes at a time (waves).
+ADMIT_LABEL_PREFIX = "preload.prewarm.k8s/"

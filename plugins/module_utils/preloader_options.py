@@ -34,8 +34,9 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.names import (
     check_object_name,
     label_key_problem,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.waves import ADMIT_LABEL_VALUE, admission_label
 
-SCOPES = ("pool", "maintenance")
+SCOPES = ("pool", "maintenance", "admitted")
 PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 TOLERATION_OPERATORS = ("Exists", "Equal")
 TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
@@ -149,14 +150,17 @@ def check_max_unavailable(value, option):
                        % (option, value))
 
 
-def _node_selector(node_selector, scope):
+def _node_selector(node_selector, scope, name):
     check_labels(node_selector, "node_selector")
     selector = dict(node_selector or {})
-    if scope == "maintenance":
-        if selector.get(MAINTENANCE_KEY, MAINTENANCE_LABEL_VALUE) != MAINTENANCE_LABEL_VALUE:
-            raise InvalidInput("node_selector: %s=%r contradicts scope=maintenance (which selects %s=%s)"
-                               % (MAINTENANCE_KEY, selector[MAINTENANCE_KEY], MAINTENANCE_KEY, MAINTENANCE_LABEL_VALUE))
-        selector[MAINTENANCE_KEY] = MAINTENANCE_LABEL_VALUE
+    scoped = {"maintenance": (MAINTENANCE_KEY, MAINTENANCE_LABEL_VALUE),
+              "admitted": (admission_label(name), ADMIT_LABEL_VALUE)}.get(scope)
+    if scoped:
+        key, value = scoped
+        if selector.get(key, value) != value:
+            raise InvalidInput("node_selector: %s=%r contradicts scope=%s (which selects %s=%s)"
+                               % (key, selector[key], scope, key, value))
+        selector[key] = value
     return selector
 
 
@@ -213,7 +217,7 @@ def build_preloader_spec(params):
         pool=pool,
         images=check_image_references(params.get("images"), "images"),
         agent_image=params["agent_image"],
-        node_selector=_node_selector(params.get("node_selector"), scope),
+        node_selector=_node_selector(params.get("node_selector"), scope, params["name"]),
         tolerations=merge_tolerations(params.get("tolerations"), params.get("tolerate_maintenance", True)),
         image_pull_secrets=_image_pull_secrets(params.get("image_pull_secrets")),
         image_pull_policy=policy,

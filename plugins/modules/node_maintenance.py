@@ -249,9 +249,7 @@ summary:
 
 import getpass
 import json
-import random
 import socket
-import time
 from datetime import datetime, timezone
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import (
@@ -278,6 +276,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import (
     build_request,
     plan_node,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import apply_plan
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import check_node_names, select_nodes
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import TAINT_EFFECTS
 
@@ -286,8 +285,6 @@ try:
 except ImportError:
     pass  # api_module() reports the missing library
 
-MERGE_PATCH = "application/merge-patch+json"
-MAX_ATTEMPTS = 5
 LIST_PAGE_SIZE = 500
 
 ARGUMENT_SPEC = dict(
@@ -350,7 +347,7 @@ def run(module):
         outcomes = [(plan, None) for plan in plans]
     else:
         outcomes = [(result or plan, exc) for plan, result, exc in run_concurrently(
-            lambda plan: _apply(core, plan, request, timeout), plans, params["workers"])]
+            lambda plan: apply_plan(core, plan, request, timeout), plans, params["workers"])]
     return _result(outcomes, module.check_mode, module._diff)
 
 
@@ -365,40 +362,6 @@ def _plan_all(nodes, request):
     if conflicts:
         raise PrewarmError("no node changed; cannot mark %d of %d nodes: %s" % (len(conflicts), len(nodes), "; ".join(conflicts)))
     return plans
-
-
-def _apply(core, plan, request, timeout):
-    """Send a node's patch; on 409 Conflict read it again, plan again and retry."""
-    attempt = 1
-    while plan["patch"]:
-        try:
-            response = core.patch_node(plan["name"], plan["patch"], _content_type=MERGE_PATCH,
-                                       _preload_content=False, _request_timeout=timeout)
-            response.drain_conn()  # the patched node is not needed; free the connection for the next node
-            return plan
-        except ApiException as exc:
-            if exc.status != 409:
-                raise _node_failure(exc, "patching", plan["name"], core)
-            if attempt >= MAX_ATTEMPTS:
-                raise PrewarmError("node kept changing under us: still HTTP 409 Conflict after %d attempts" % attempt)
-        attempt += 1
-        # A little jitter keeps our retry from meeting the other writer's again.
-        time.sleep(random.uniform(0, 0.05 * attempt))
-        plan = plan_node(_read_node(core, plan["name"], timeout), request)
-    return plan
-
-
-def _read_node(core, name, timeout):
-    try:
-        return json.loads(core.read_node(name, _preload_content=False, _request_timeout=timeout).data)
-    except ApiException as exc:
-        raise _node_failure(exc, "reading", name, core)
-
-
-def _node_failure(exc, action, name, core):
-    if exc.status == 404:
-        return ApiFailure("node was deleted during the run (HTTP 404 while %s it)" % action)
-    return ApiFailure(describe_api_exception(exc, "%s node %s" % (action, name), api_host(core.api_client)))
 
 
 def _list_nodes(core, selector, timeout):

@@ -84,8 +84,12 @@ options:
       - V(maintenance) runs pods only on the nodes that also carry the label C(prewarm.k8s/maintenance=true)
         set by M(prewarm.k8s.node_maintenance), that is the nodes being upgraded; a node's pod goes away (and
         its images are no longer referenced) when the label is removed.
+      - V(admitted) runs pods only on the nodes matching O(node_selector) that also carry the label
+        C(preload.prewarm.k8s/<name>=true). M(prewarm.k8s.warmup) adds that label to a few nodes at a time
+        (warming in waves, so a large pool is not a pull storm on the registry) and leaves it on after the
+        release, so the pods stay and the images stay referenced.
     type: str
-    choices: [ pool, maintenance ]
+    choices: [ pool, maintenance, admitted ]
     default: pool
   tolerations:
     description:
@@ -170,6 +174,7 @@ notes:
   - The module does not wait for the pods; M(prewarm.k8s.warm_status) waits until every image is on the nodes.
 seealso:
   - module: prewarm.k8s.warm_status
+  - module: prewarm.k8s.warmup
   - module: prewarm.k8s.node_maintenance
   - name: Pod Security Standards (restricted)
     description: The profile the preloader pods comply with.
@@ -295,7 +300,7 @@ ARGUMENT_SPEC = dict(
     images=dict(type="list", elements="str"),
     agent_image=dict(type="str"),
     node_selector=dict(type="dict", default={}),
-    scope=dict(type="str", choices=["pool", "maintenance"], default="pool"),
+    scope=dict(type="str", choices=["pool", "maintenance", "admitted"], default="pool"),
     tolerations=dict(type="list", elements="dict", default=[]),
     tolerate_maintenance=dict(type="bool", default=True),
     image_pull_secrets=dict(type="list", elements="str", default=[], no_log=False),

@@ -225,11 +225,11 @@ elapsed:
   sample: 12.4
 """
 
-import json
 import time
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_host, api_module, build_api_client, check_reachable
-from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, InvalidInput, PrewarmError, describe_api_exception
+from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string, why_not_scheduled
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
@@ -259,28 +259,6 @@ def check_params(params):
         check_object_name(node, "nodes")
     if params["timeout"] <= 0:
         raise InvalidInput("timeout: must be a positive number of seconds, not %r" % params["timeout"])
-
-
-def _api_call(api_client, action, func, *args, **kwargs):
-    try:
-        return func(*args, **kwargs)
-    except k8s_client.ApiException as exc:
-        raise ApiFailure(describe_api_exception(exc, action, api_host(api_client)))
-    except Exception as exc:  # urllib3 raises many types for DNS, TLS and refused connections
-        raise ApiFailure("%s: cannot reach the API server at %s: %s" % (action, api_host(api_client), exc))
-
-
-def read_daemonset(api_client, params):
-    where = "%s/%s" % (params["namespace"], params["name"])
-    apps = k8s_client.AppsV1Api(api_client)
-    try:
-        response = apps.read_namespaced_daemon_set(params["name"], params["namespace"], _preload_content=False,
-                                                   _request_timeout=params["request_timeout"])
-    except k8s_client.ApiException as exc:
-        if exc.status == 404:
-            raise PrewarmError("DaemonSet %s not found: create it with prewarm.k8s.preloader first" % where)
-        raise ApiFailure(describe_api_exception(exc, "reading DaemonSet %s" % where, api_host(api_client)))
-    return json.loads(response.data)
 
 
 def node_stream(core, params, pod_spec):
@@ -316,11 +294,11 @@ def run(params):
 
     core = k8s_client.CoreV1Api(api_client)
     nodes = node_stream(core, params, pod_spec)
-    node_items, node_version = _api_call(api_client, "listing nodes", nodes.list)
+    node_items, node_version = api_call(api_client, "listing nodes", nodes.list)
     names = target_names(params, node_items, pod_spec)
     pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], namespace=params["namespace"],
                         label_selector=label_selector_string((daemonset.get("spec") or {}).get("selector")))
-    pod_items, pod_version = _api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
+    pod_items, pod_version = api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
 
     tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"])
     tracker.replace(NODES, node_items)

@@ -169,3 +169,13 @@ def test_max_unavailable_valid(value, expected):
 def test_max_unavailable_invalid(value):
     with pytest.raises(InvalidInput):
         check_max_unavailable(value, "max_unavailable")
+
+
+def test_scope_admitted_adds_the_daemonsets_own_admission_label_to_the_node_selector():
+    spec = build_preloader_spec(params(scope="admitted", node_selector={"node.kubernetes.io/pool": "web"}))
+    assert spec.node_selector == {"node.kubernetes.io/pool": "web", "preload.prewarm.k8s/preload-web": "true"}
+
+
+def test_scope_admitted_contradicted_by_node_selector():
+    expect_invalid("preload.prewarm.k8s/preload-web='no' contradicts scope=admitted",
+                   scope="admitted", node_selector={"preload.prewarm.k8s/preload-web": "no"})

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Send a node's maintenance patch (planned by maintenance.plan_node), re-planning on 409 Conflict.
+
+Shared by node_maintenance (mark/release many nodes) and warmup (release each node the moment
+it is warm), so both release with exactly the same ownership rules and conflict handling.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import random
+import time
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_host
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
+    MAINTENANCE_KEY,
+    MAINTENANCE_LABEL_VALUE,
+    MAINTENANCE_TAINT_EFFECT,
+    MAINTENANCE_TAINT_VALUE,
+)
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, PrewarmError, describe_api_exception
+from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
+
+try:
+    from kubernetes.client import ApiException
+except ImportError:
+    pass  # client.api_module() reports the missing library
+
+MERGE_PATCH = "application/merge-patch+json"
+MAX_ATTEMPTS = 5
+
+
+def release_request(now, default_by):
+    """The request node_maintenance state=absent builds with its default options.
+
+    A release takes off what the annotation owns; the taint and label here only name the
+    default marks, so a release can warn about a look-alike mark that is not ours.
+    """
+    return build_request({
+        "state": "absent",
+        "taint": {"key": MAINTENANCE_KEY, "value": MAINTENANCE_TAINT_VALUE, "effect": MAINTENANCE_TAINT_EFFECT},
+        "label": {"key": MAINTENANCE_KEY, "value": MAINTENANCE_LABEL_VALUE},
+        "reason": None, "by": None, "cordon": False, "status": None,
+    }, now=now, default_by=default_by)
+
+
+def apply_plan(core, plan, request, timeout):
+    """Send a node's patch; on 409 Conflict read it again, plan again and retry.
+
+    Returns the plan finally applied (its patch is None when the node needed nothing).
+    """
+    attempt = 1
+    while plan["patch"]:
+        try:
+            response = core.patch_node(plan["name"], plan["patch"], _content_type=MERGE_PATCH,
+                                       _preload_content=False, _request_timeout=timeout)
+            response.drain_conn()  # the patched node is not needed; free the connection for the next node
+            return plan
+        except ApiException as exc:
+            if exc.status != 409:
+                raise node_failure(exc, "patching", plan["name"], core)
+            if attempt >= MAX_ATTEMPTS:
+                raise PrewarmError("node kept changing under us: still HTTP 409 Conflict after %d attempts" % attempt)
+        attempt += 1
+        # A little jitter keeps our retry from meeting the other writer's again.
+        time.sleep(random.uniform(0, 0.05 * attempt))
+        plan = plan_node(read_node(core, plan["name"], timeout), request)
+    return plan
+
+
+def read_node(core, name, timeout):
+    try:
+        return json.loads(core.read_node(name, _preload_content=False, _request_timeout=timeout).data)
+    except ApiException as exc:
+        raise node_failure(exc, "reading", name, core)
+
+
+def node_failure(exc, action, name, core):
+    if exc.status == 404:
+        return ApiFailure("node was deleted during the run (HTTP 404 while %s it)" % action)
+    return ApiFailure(describe_api_exception(exc, "%s node %s" % (action, name), api_host(core.api_client)))

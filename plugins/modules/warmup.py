@@ -1,0 +1,567 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: warmup
+short_description: Warm a batch of nodes in waves and release each node the moment it is warm
+version_added: 0.1.0
+author: prewarm.k8s maintainers (@prewarm-k8s)
+description:
+  - Warms the named nodes with a preloader DaemonSet made by M(prewarm.k8s.preloader), never letting more than
+    O(max_pulling) of them pull at once, and releases each node (takes off the maintenance marks of
+    M(prewarm.k8s.node_maintenance)) as soon as it is warm, in one module run.
+  - "Waves need the preloader's O(prewarm.k8s.preloader#module:scope=admitted): its pods run only on nodes
+    labelled C(preload.prewarm.k8s/<name>=true). This module adds that label (a merge patch on the label alone)
+    to at most O(max_pulling) nodes that are not warm yet, and admits the next node each time one turns warm.
+    Nodes that already carry the label count as pulling. The label stays after the release, so the preloader pod
+    stays and keeps the images referenced (the kubelet's image GC does not delete images in use)."
+  - With a preloader of scope V(pool) or V(maintenance) every node already has its pod, so waves cannot be
+    enforced; the module warns, then waits and releases as above.
+  - A node is warm as M(prewarm.k8s.warm_status) decides it (every image present, the preloader pod Ready, the node
+    Ready unless O(require_ready=false)). The release is exactly M(prewarm.k8s.node_maintenance) with
+    O(prewarm.k8s.node_maintenance#module:state=absent) - it takes off only the marks the node's maintenance
+    annotation says are ours, with one patch per node and a re-read and retry on HTTP 409 Conflict.
+  - Before a node is admitted, with O(image_fs_check=true), its image filesystem is checked through the API
+    server's node proxy (the kubelet's C(/stats/summary), C(node.runtime.imageFs)). A node where the images it
+    lacks would bring usage to O(image_gc_high_threshold) percent or more is refused - it is not admitted and
+    stays marked, and the module fails naming it with the numbers - because the kubelet's image GC would then
+    delete images, possibly the ones just preloaded. Image sizes come from O(image_sizes), else from
+    C(status.images) of any node that already holds the image. Unknown sizes and unreadable stats (a node
+    without a kubelet, a proxy that is not allowed) give a warning, not a refusal.
+  - A node that would get no preloader pod even when admitted (it does not match the DaemonSet's node selector,
+    or has a taint the pods do not tolerate) is refused too, instead of holding a slot until the timeout.
+  - Lists the nodes and the preloader pods once, then follows the API's watch on both (no polling, no request per
+    node). Admissions and releases of several nodes at the same moment run concurrently (O(workers)).
+  - At O(timeout) the module fails naming each node that is not warm and why (each image not present and its
+    reason, or that it waited for a pulling slot). Nodes that are not warm are never released.
+  - Every option, the DaemonSet and every named node are checked before the first write.
+extends_documentation_fragment:
+  - prewarm.k8s.auth
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Reads everything and runs the checks, then reports what would be done now - the first wave it would
+        admit and the nodes already warm that it would release - without writing or waiting.
+  diff_mode:
+    support: full
+    description:
+      - Per node admitted or released, before and after of the admission label and of the maintenance marks.
+  action_group:
+    description: Use C(group/prewarm.k8s.kubernetes) in C(module_defaults) to set the connection options.
+    support: full
+    membership:
+      - prewarm.k8s.kubernetes
+options:
+  name:
+    description:
+      - Name of the preloader DaemonSet (the O(prewarm.k8s.preloader#module:name) given to M(prewarm.k8s.preloader)).
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the preloader DaemonSet.
+    type: str
+    default: prewarm-system
+  nodes:
+    description:
+      - Names of the nodes to warm and release, admitted in this order. An empty list means nothing to do.
+      - A name that is not a node of the cluster fails the run before any change.
+    type: list
+    elements: str
+    required: true
+  max_pulling:
+    description:
+      - The most nodes of O(nodes) pulling at the same time (admitted and not warm yet).
+    type: int
+    default: 10
+  release:
+    description:
+      - Whether to take the maintenance marks off each node as soon as it is warm.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - How many seconds to wait in total before failing.
+    type: int
+    default: 1800
+  require_ready:
+    description:
+      - Whether a node must be Ready to count as warm.
+    type: bool
+    default: true
+  image_fs_check:
+    description:
+      - Whether to check each node's image filesystem before admitting it (see the description).
+    type: bool
+    default: true
+  image_gc_high_threshold:
+    description:
+      - The kubelet's C(imageGCHighThresholdPercent) on these nodes (set by M(prewarm.k8s.kubelet_config)); a node is
+        refused when the images it lacks would bring its image filesystem usage to this percentage or more.
+      - V(100) means the kubelet's image GC is off; then only images that do not fit at all refuse a node.
+    type: int
+    default: 85
+  image_sizes:
+    description:
+      - Sizes in bytes of the preloaded images, by image reference, for the image filesystem check. A size given
+        here is used instead of what the nodes report.
+      - Needed for an image that no node holds yet; without it the check counts only the images of known size.
+    type: dict
+  workers:
+    description:
+      - How many nodes are patched, and image filesystems read, at the same time.
+    type: int
+    default: 32
+notes:
+  - Needs C(get) on the DaemonSet, C(list) and C(watch) on nodes and on pods in O(namespace), C(patch) on nodes,
+    and for O(image_fs_check) C(get) on C(nodes/proxy).
+  - The kubelet lists at most C(nodeStatusMaxImages) (50 by default) images of a node, largest first; a small image
+    missing from that list counts as missing, which only makes the check more careful.
+seealso:
+  - module: prewarm.k8s.preloader
+  - module: prewarm.k8s.warm_status
+  - module: prewarm.k8s.node_maintenance
+"""
+
+EXAMPLES = r"""
+- name: Preloader for the gpu pool that only runs on admitted nodes
+  prewarm.k8s.preloader:
+    name: preload-gpu
+    scope: admitted
+    node_selector:
+      pool: gpu
+    agent_image: registry.example.com/prewarm/agent:0.1.0
+    images: "{{ gpu_pool_images }}"
+
+- name: Warm the upgraded batch, two nodes pulling at a time, and release each node once warm
+  prewarm.k8s.warmup:
+    name: preload-gpu
+    nodes: "{{ ansible_play_batch }}"
+    max_pulling: 2
+    timeout: 3600
+    image_sizes:
+      registry.example.com/ml/model-server:4.2: 9663676416
+  delegate_to: localhost
+  run_once: true
+  register: warmup
+
+- name: Show how long each node spent warming
+  ansible.builtin.debug:
+    msg: "{{ item.key }}: {{ item.value.warming_seconds }}s, {{ item.value.message }}"
+  loop: "{{ warmup.nodes | dict2items }}"
+"""
+
+RETURN = r"""
+nodes:
+  description: Per node name, its warmth and what this run did with it.
+  returned: always
+  type: dict
+  sample:
+    gpu-7:
+      warm: true
+      ready: true
+      pod: preload-gpu-x7k2p
+      admitted: true
+      released: true
+      admitted_at: "2024-05-01T03:10:02.114Z"
+      warm_at: "2024-05-01T03:12:40.503Z"
+      released_at: "2024-05-01T03:12:40.611Z"
+      warming_seconds: 158.389
+      release_delay_seconds: 0.108
+      message: "warm: all 2 images present; released"
+      images:
+        - image: registry.example.com/ml/model-server:4.2
+          container: pull-0
+          state: present
+          digest: sha256:5d5a6e8a4b2c39ab8a2d7d2f4a4c2c1e0d9f3b1a2c4e6f8a0b2d4f6a8c0e2a4b
+          reason: null
+          message: null
+  contains:
+    warm:
+      description: Whether the node was warm at some moment of this run (it is then no longer pulling).
+      type: bool
+    ready:
+      description: Whether the node's Ready condition is True at the end.
+      type: bool
+    pod:
+      description: Name of the node's preloader pod at the end, or null.
+      type: str
+    admitted:
+      description: Whether the node carries the admission label at the end (always false for scopes other than V(admitted)).
+      type: bool
+    released:
+      description: Whether this run took the node's maintenance marks off (would, in check mode).
+      type: bool
+    admitted_at:
+      description: When this run admitted the node (RFC 3339 UTC); null when it was admitted before, or not at all.
+      type: str
+    warm_at:
+      description: When this run first saw the node warm (RFC 3339 UTC), or null.
+      type: str
+    released_at:
+      description: When this run released the node (RFC 3339 UTC), or null.
+      type: str
+    warming_seconds:
+      description: Seconds from RV(nodes.admitted_at) to RV(nodes.warm_at), when both are known.
+      type: float
+    release_delay_seconds:
+      description: Seconds from RV(nodes.warm_at) to RV(nodes.released_at), when both are known.
+      type: float
+    message:
+      description: Why the node is not warm, why it was refused, the error of a failed patch, or a short confirmation.
+      type: str
+    images:
+      description: One entry per image of the pool, as returned by M(prewarm.k8s.warm_status) (image, container, state, digest, reason, message).
+      type: list
+      elements: dict
+warm:
+  description: Names of the nodes warm at some moment of this run, in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: [gpu-7, gpu-8]
+cold:
+  description: Names of the nodes never warm in this run (refused ones excluded), in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+released:
+  description: Names of the nodes whose maintenance marks this run took off (would, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [gpu-7, gpu-8]
+admitted:
+  description: Names of the nodes this run admitted (would admit now, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [gpu-7, gpu-8]
+refused:
+  description: Per refused node, why it was not admitted.
+  returned: always
+  type: dict
+  sample:
+    gpu-9: "preloading would bring image filesystem usage to 91%, at or above image_gc_high_threshold 85%, ..."
+scope:
+  description: The preloader's scope, V(admitted), V(maintenance) or V(pool), read from its node selector.
+  returned: always
+  type: str
+  sample: admitted
+max_pulling_seen:
+  description: The largest number of the given nodes pulling (admitted and not warm) at the same moment.
+  returned: always
+  type: int
+  sample: 2
+elapsed:
+  description: Seconds the module spent.
+  returned: always
+  type: float
+  sample: 312.5
+msg:
+  description: A summary, or on failure each cold, refused or failed node and why (nodes separated by C( | )).
+  returned: always
+  type: str
+  sample: "2 of 2 nodes warm, 2 released, at most 2 pulling at once (max_pulling 2)"
+"""
+
+import json
+import time
+from datetime import datetime, timezone
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
+from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError, describe_api_exception
+from ansible_collections.prewarm.k8s.plugins.module_utils.image_fs import (
+    check_image_sizes,
+    image_fs_verdict,
+    image_sizes,
+    missing_images,
+)
+from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import plan_node
+from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH, apply_plan, node_failure, release_request
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import check_node_names
+from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string
+from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
+from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import images_from_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
+from ansible_collections.prewarm.k8s.plugins.module_utils.waves import (
+    ADMIT_LABEL_VALUE,
+    ADMITTED,
+    MAINTENANCE,
+    Waves,
+    admission_label,
+    admission_problem,
+    is_admitted,
+    preloader_scope,
+)
+
+try:
+    from kubernetes import client as k8s_client
+except ImportError:
+    k8s_client = None  # api_module() fails with the missing-library message
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", default="prewarm-system"),
+    nodes=dict(type="list", elements="str", required=True),
+    max_pulling=dict(type="int", default=10),
+    release=dict(type="bool", default=True),
+    timeout=dict(type="int", default=1800),
+    require_ready=dict(type="bool", default=True),
+    image_fs_check=dict(type="bool", default=True),
+    image_gc_high_threshold=dict(type="int", default=85),
+    image_sizes=dict(type="dict"),
+    workers=dict(type="int", default=32),
+)
+MAX_NODES_IN_MESSAGE = 20
+
+
+def check_params(params):
+    """The node names and image sizes, checked; raises InvalidInput naming the bad option and value."""
+    check_object_name(params["name"], "name")
+    check_dns_label(params["namespace"], "namespace")
+    for option in ("max_pulling", "timeout", "workers"):
+        if params[option] < 1:
+            raise InvalidInput("%s: must be at least 1, not %r" % (option, params[option]))
+    if not 1 <= params["image_gc_high_threshold"] <= 100:
+        raise InvalidInput("image_gc_high_threshold: must be a percentage from 1 to 100, not %r" % params["image_gc_high_threshold"])
+    return check_node_names(params["nodes"]), check_image_sizes(params["image_sizes"], "image_sizes")
+
+
+def _timestamp(seconds):
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class NodeActions(object):
+    """The writes Waves decides on: admit (label) and release (maintenance marks), a batch at a time.
+
+    dry_run: record what would be done and write nothing (check mode).
+    """
+
+    def __init__(self, core, label, timeout, workers, dry_run):
+        self.core, self.label, self.timeout, self.workers, self.dry_run = core, label, timeout, workers, dry_run
+        self.request = release_request(_timestamp(time.time()), "prewarm.k8s warmup")
+        self.plans, self.warnings = {}, []
+
+    def _each(self, func, items):
+        outcomes = {}
+        for item, _result, exc in run_concurrently(func, items, self.workers):
+            name = item if isinstance(item, str) else item["metadata"]["name"]
+            outcomes[name] = None if exc is None else (exc.msg if isinstance(exc, PrewarmError) else "%s: %s" % (type(exc).__name__, exc))
+        return outcomes
+
+    def admit(self, names):
+        return self._each(self._admit, names)
+
+    def _admit(self, name):
+        if self.dry_run:
+            return
+        patch = {"metadata": {"labels": {self.label: ADMIT_LABEL_VALUE}}}
+        try:
+            self.core.patch_node(name, patch, _content_type=MERGE_PATCH, _preload_content=False,
+                                 _request_timeout=self.timeout).drain_conn()
+        except k8s_client.ApiException as exc:
+            raise node_failure(exc, "admitting (labelling)", name, self.core)
+
+    def release(self, nodes):
+        return self._each(self._release, nodes)
+
+    def _release(self, node):
+        plan = plan_node(node, self.request)
+        if not self.dry_run:
+            plan = apply_plan(self.core, plan, self.request, self.timeout)
+        self.plans[plan["name"]] = plan
+        self.warnings.extend(plan["warnings"])
+
+
+def read_image_fs(core, name, timeout):
+    """(stats summary or None, warning or None) for one node, through the API server's node proxy."""
+    try:
+        response = core.connect_get_node_proxy_with_path(name, "stats/summary", _preload_content=False, _request_timeout=timeout)
+        return json.loads(response.data), None
+    except k8s_client.ApiException as exc:
+        return None, describe_api_exception(exc, "reading the kubelet stats summary of node %s" % name)
+    except Exception as exc:  # a kubelet that answers slowly or not with JSON
+        return None, "reading the kubelet stats summary of node %s: %s" % (name, exc)
+
+
+def refusals(core, params, names, node_items, pod_spec, refs, given_sizes):
+    """{name: why} for the nodes to be admitted that must not be, and warnings; no writes."""
+    label = admission_label(params["name"])
+    by_name = dict((node["metadata"]["name"], node) for node in node_items)
+    candidates = [name for name in names if not is_admitted(by_name[name], label)]
+    refused, warnings = {}, []
+    for name in candidates:
+        why = admission_problem(by_name[name], pod_spec, label)
+        if why:
+            refused[name] = why
+    if not params["image_fs_check"]:
+        return refused, warnings
+    lacking = dict((name, missing_images(by_name[name], refs)) for name in candidates if name not in refused)
+    lacking = dict((name, missing) for name, missing in lacking.items() if missing)
+    sizes = image_sizes(refs, node_items, given_sizes)
+    reads = run_concurrently(lambda name: read_image_fs(core, name, params["request_timeout"]), list(lacking), params["workers"])
+    unreadable = []
+    for name, (summary, problem), _exc in reads:
+        refusal, notes = image_fs_verdict(summary, lacking[name], sizes, params["image_gc_high_threshold"])
+        if refusal:
+            refused[name] = refusal
+        if problem:
+            unreadable.append("%s (%s)" % (name, problem))
+        else:
+            warnings.extend("node %s: %s" % (name, note) for note in notes)
+    if unreadable:
+        warnings.append("image filesystem not checked on %d node(s), their stats are unreadable: %s"
+                        % (len(unreadable), "; ".join(unreadable[:MAX_NODES_IN_MESSAGE])))
+    return refused, warnings
+
+
+def _node_result(waves, actions, name, timed_out, dry_run):
+    base = waves.tracker.results[name]
+    admitted_at, warm_at, released_at = (stamps.get(name) for stamps in (waves.admitted_at, waves.warm_at, waves.released_at))
+    released = released_at is not None and bool(actions.plans[name]["patch"])
+    message = waves.node_message(name, timed_out)
+    if dry_run and name in waves.admitted_at:
+        message = "would be admitted now (check mode); " + message
+    if released_at is not None:
+        message += "; released" if released else "; nothing to release (no maintenance marks of ours)"
+    if not released:
+        released_at = None
+    return {
+        "warm": warm_at is not None, "ready": base["ready"], "pod": base["pod"], "images": base["images"],
+        "admitted": name in waves.admitted and waves.gated, "released": released,
+        "admitted_at": _timestamp(admitted_at), "warm_at": _timestamp(warm_at), "released_at": _timestamp(released_at),
+        "warming_seconds": round(warm_at - admitted_at, 3) if admitted_at and warm_at else None,
+        "release_delay_seconds": round(released_at - warm_at, 3) if warm_at and released_at else None,
+        "message": message,
+    }
+
+
+def _diff(waves, actions):
+    diff = {"before": {}, "after": {}}
+    for name in waves.names:
+        plan = actions.plans.get(name)
+        if name in waves.admitted_at:
+            diff["before"].setdefault(name, {})["admission_label"] = None
+            diff["after"].setdefault(name, {})["admission_label"] = {waves.label: ADMIT_LABEL_VALUE}
+        if plan is not None and plan["patch"]:
+            diff["before"].setdefault(name, {})["maintenance"] = plan["before"]
+            diff["after"].setdefault(name, {})["maintenance"] = plan["after"]
+    return diff
+
+
+def _failure(waves, result, params, timed_out):
+    parts = []
+    cold = result["cold"]
+    if cold:
+        head = "%d of %d nodes not warm" % (len(cold), len(waves.names))
+        if timed_out:
+            head = "timed out after %ss: %s" % (params["timeout"], head)
+        parts.append(head + ": " + " | ".join("%s: %s" % (name, result["nodes"][name]["message"]) for name in cold[:MAX_NODES_IN_MESSAGE]))
+    if result["refused"]:
+        parts.append("refused %d node(s), left marked: %s" % (
+            len(result["refused"]), " | ".join("%s: %s" % item for item in sorted(result["refused"].items())[:MAX_NODES_IN_MESSAGE])))
+    failed = [name for name in waves.names if name in waves.errors and name not in cold]
+    if failed:
+        parts.append("failed: " + " | ".join("%s: %s" % (name, waves.errors[name]) for name in failed[:MAX_NODES_IN_MESSAGE]))
+    return "; ".join(parts) or None
+
+
+def run(params, check_mode, diff_mode):
+    started = time.monotonic()
+    names, given_sizes = check_params(params)
+    if not names:
+        return dict(changed=False, nodes={}, warm=[], cold=[], released=[], admitted=[], refused={}, scope=None,
+                    max_pulling_seen=0, elapsed=0.0, msg="no nodes given: nothing to do"), None, []
+    api_client = build_api_client(params, pool_size=params["workers"] + 4)
+    check_reachable(api_client, params["request_timeout"])
+    daemonset = read_daemonset(api_client, params)
+    images = images_from_daemonset(daemonset)
+    pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
+    scope, label = preloader_scope(daemonset), admission_label(params["name"])
+    warnings = []
+    if scope != ADMITTED:
+        warnings.append("DaemonSet %s/%s has scope %s, so every node already has its preloader pod and max_pulling cannot "
+                        "be enforced: create it with scope admitted to warm in waves" % (params["namespace"], params["name"], scope))
+    if scope == MAINTENANCE and params["release"]:
+        warnings.append("scope maintenance: releasing a node removes its preloader pod, so its images are no longer "
+                        "referenced and the kubelet's image GC may delete them")
+
+    core = k8s_client.CoreV1Api(api_client)
+    # All nodes, not only the named ones: image sizes come from any node that holds the images.
+    nodes = ApiListWatch(core.list_node, params["request_timeout"])
+    node_items, node_version = api_call(api_client, "listing nodes", nodes.list)
+    known = set(node["metadata"]["name"] for node in node_items)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InvalidInput("nodes: no such node: %s" % ", ".join(unknown))
+    pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], namespace=params["namespace"],
+                        label_selector=label_selector_string((daemonset.get("spec") or {}).get("selector")))
+    pod_items, pod_version = api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
+
+    refused = {}
+    if scope == ADMITTED:
+        refused, notes = refusals(core, params, names, node_items, pod_spec, [entry["image"] for entry in images], given_sizes)
+        warnings.extend(notes)
+    tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"])
+    tracker.replace(NODES, node_items)
+    tracker.replace(PODS, pod_items)
+    actions = NodeActions(core, label, params["request_timeout"], params["workers"], dry_run=check_mode)
+    waves = Waves(names, tracker, label, params["max_pulling"], scope == ADMITTED, params["release"], refused, actions, time.time)
+    # Every check is done and all state read: the first writes happen here.
+    waves.start(node_items)
+    trouble = {}
+    if not check_mode and not waves.all_warm:
+        _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], waves, started + params["timeout"])
+    timed_out = not check_mode and not waves.all_warm
+    warnings.extend(actions.warnings)
+    warnings.extend(trouble.values())
+
+    result = dict(
+        nodes=dict((name, _node_result(waves, actions, name, timed_out, check_mode)) for name in names),
+        warm=[name for name in names if name in waves.warm_at], cold=waves.cold(),
+        released=[name for name in names if name in waves.released_at and actions.plans[name]["patch"]],
+        admitted=[name for name in names if name in waves.admitted_at],
+        refused=waves.refused, scope=scope, max_pulling_seen=waves.max_pulling_seen,
+        elapsed=round(time.monotonic() - started, 3))
+    result["changed"] = bool(result["released"] or result["admitted"])
+    if diff_mode:
+        result["diff"] = _diff(waves, actions)
+    # Check mode does not wait, so nodes not warm yet are no failure there; refusals are.
+    failure = _failure(waves, result if not check_mode else dict(result, cold=[]), params, timed_out)
+    verb = "would " if check_mode else ""
+    result["msg"] = "%d of %d nodes warm, %s%s %d, %s%s %d, at most %d pulling at once (max_pulling %d)" % (
+        len(result["warm"]), len(names), verb, "admit" if check_mode else "admitted", len(result["admitted"]),
+        verb, "release" if check_mode else "released", len(result["released"]), result["max_pulling_seen"], params["max_pulling"])
+    return result, failure, warnings
+
+
+def main():
+    module = api_module(ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        result, failure, warnings = run(module.params, module.check_mode, module._diff)
+    except PrewarmError as exc:
+        module.fail_json(msg=exc.msg, changed=False, **exc.details)
+    for warning in warnings:
+        module.warn(warning)
+    if failure:
+        result["msg"] = "%s; %s" % (result["msg"], failure)
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
