@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Build the test images with umoci, push them to the local registry with skopeo, and write
+# $PREWARM_CLUSTER_DIR/images.json (name -> {ref, digest, size}). Images are tagged with a hash
+# of their sources, so an image already in the registry under that tag is not built again.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/cluster/lib/env.sh
+source "$here/lib/env.sh"
+
+registry=$REGISTRY_ADDR/prewarm-test
+large_layers=${PREWARM_LARGE_LAYERS:-3}
+large_layer_mb=${PREWARM_LARGE_LAYER_MB:-100}
+tag=$( { cat "$here/images/tiny.c" "$0" "$repo/images/agent/prewarm-agent.c" "$repo/images/agent/build.sh"
+         echo "$large_layers x $large_layer_mb"; } | sha256sum | cut -c1-12)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+in_registry() { skopeo inspect --raw --tls-verify=false "docker://$1" >/dev/null 2>&1; }
+
+tiny() { # build the tiny static test program once
+  [[ -x $work/tiny ]] || gcc -static -nostdlib -ffreestanding -fno-stack-protector -Os -s \
+    -o "$work/tiny" "$here/images/tiny.c"
+}
+
+# new_image NAME: an empty OCI image in $work/NAME with its bundle unpacked in $work/NAME.b
+new_image() {
+  umoci init --layout "$work/$1"
+  umoci new --image "$work/$1:img"
+  umoci unpack --image "$work/$1:img" "$work/$1.b"
+}
+layer() { umoci repack --image "$work/$1:img" "$work/$1.b"; } # commit the bundle's changes as a layer
+push() { # push NAME ENTRYPOINT
+  umoci config --image "$work/$1:img" --config.entrypoint "$2" --config.user 65532:65532
+  skopeo copy --quiet --dest-tls-verify=false "oci:$work/$1:img" "docker://$registry/$1:$tag"
+}
+
+build_small() {
+  tiny && new_image small
+  install -m 0755 "$work/tiny" "$work/small.b/rootfs/tiny"
+  layer small && push small /tiny
+}
+build_noshell() { # like a distroless image: a binary and some files, no /bin/sh
+  tiny && new_image noshell
+  install -D -m 0755 "$work/tiny" "$work/noshell.b/rootfs/usr/local/bin/app"
+  install -D -m 0644 /dev/null "$work/noshell.b/rootfs/etc/prewarm-noshell"
+  layer noshell && push noshell /usr/local/bin/app
+}
+build_large() { # random bytes do not compress, so every layer costs its full size to pull
+  local i
+  tiny && new_image large
+  install -m 0755 "$work/tiny" "$work/large.b/rootfs/tiny"
+  layer large
+  for ((i = 1; i <= large_layers; i++)); do
+    head -c "$((large_layer_mb * 1024 * 1024))" /dev/urandom >"$work/large.b/rootfs/blob$i"
+    layer large
+  done
+  push large /tiny
+}
+build_agent() { "$repo/images/agent/build.sh" "docker://$registry/agent:$tag" --dest-tls-verify=false; }
+
+for name in agent small noshell large; do
+  if in_registry "$registry/$name:$tag"; then
+    continue
+  fi
+  log "building image $name:$tag"
+  "build_$name"
+done
+
+# Digest and size straight from the registry's manifest: the digest is the sha256 of its bytes,
+# the size is what a pull downloads (config + layers).
+{
+  for name in agent small noshell large; do
+    ref=$registry/$name:$tag
+    skopeo inspect --raw --tls-verify=false "docker://$ref" >"$work/$name.manifest"
+    printf '%s\t%s\t%s\n' "$name" "$ref" "$work/$name.manifest"
+  done
+} | python3 -c '
+import hashlib, json, sys
+images = {}
+for line in sys.stdin:
+    name, ref, path = line.rstrip("\n").split("\t")
+    raw = open(path, "rb").read()
+    manifest = json.loads(raw)
+    size = manifest["config"]["size"] + sum(layer["size"] for layer in manifest["layers"])
+    images[name] = {"ref": ref, "digest": "sha256:" + hashlib.sha256(raw).hexdigest(), "size": size}
+# An image that the registry does not have, for tests of a failing pull.
+images["missing"] = {"ref": sys.argv[1] + "/does-not-exist:" + sys.argv[2], "digest": None, "size": 0}
+json.dump(images, sys.stdout, indent=2, sort_keys=True)
+print()
+' "$registry" "$tag" >"$CLUSTER_DIR/images.json.tmp"
+mv "$CLUSTER_DIR/images.json.tmp" "$CLUSTER_DIR/images.json"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Start kwok and make the simulated node pools listed in PREWARM_KWOK_POOLS ("cpu=3 gpu=3")
+# match their counts: missing nodes are created, surplus ones deleted. Run by cluster-up; run it
+# again to resize pools of a running cluster (PREWARM_KWOK_POOLS="cpu=1000"; "bench=0" empties
+# the pool bench). Pools not listed are not touched.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/cluster/lib/env.sh
+source "$here/lib/env.sh"
+# shellcheck source=tests/cluster/lib/daemon.sh
+source "$here/lib/daemon.sh"
+
+lock_cluster
+
+# kwok manages only nodes labelled type=kwok, never the real node. Its simulated nodes get
+# 127.0.0.2 as their address, where nothing listens, so the API server's node proxy fails
+# locally instead of sending traffic anywhere; pod IPs are made up and never routed.
+# --v=WARN: at INFO kwok logs every lease renewal, tens of thousands of lines within minutes
+# at 1,000 nodes.
+start_daemon kwok "$BIN_DIR/kwok" --kubeconfig="$CLUSTER_DIR/kubeconfigs/kwok" \
+  --config="$BIN_DIR/kwok-stages.yaml" \
+  --manage-all-nodes=false --manage-nodes-with-label-selector=type=kwok \
+  --node-ip=127.0.0.2 --cidr=10.218.0.0/16 --node-lease-duration-seconds=40 --v=WARN
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pools=()
+for pool in $KWOK_POOLS; do
+  name=${pool%%=*} count=${pool#*=}
+  [[ $name =~ ^[a-z0-9-]+$ && $count =~ ^[0-9]+$ ]] || die "bad pool '$pool' in PREWARM_KWOK_POOLS"
+  pools+=("$name")
+  for ((i = 0; i < count; i++)); do echo "node/kwok-$name-$i"; done
+done >"$work/wanted"
+((${#pools[@]} > 0)) || exit 0
+sort -o "$work/wanted" "$work/wanted"
+
+# Only the listed pools are reconciled (a count of 0 empties a pool): kwok nodes of other pools,
+# e.g. made by a test, are left alone, and so are existing nodes whose taints or labels tests
+# changed. Requests go out 8 at a time; one at a time, 1,000 nodes take minutes.
+api=("$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_PATH")
+selector="type=kwok,pool in ($(IFS=,; echo "${pools[*]}"))"
+kubectl get nodes -l "$selector" -o name | sort >"$work/existing"
+comm -13 "$work/wanted" "$work/existing" >"$work/surplus"
+comm -23 "$work/wanted" "$work/existing" >"$work/missing"
+if [[ -s $work/surplus ]]; then
+  log "deleting $(wc -l <"$work/surplus") surplus kwok nodes"
+  xargs -P 8 -n 50 "${api[@]}" delete --wait=false <"$work/surplus" >/dev/null
+fi
+[[ -s $work/missing ]] || exit 0
+log "creating $(wc -l <"$work/missing") kwok nodes"
+arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+n=0
+while read -r ref; do
+  node=${ref#node/}
+  pool=${node#kwok-}
+  pool=${pool%-*}
+  # One manifest file per 100 nodes, created in parallel below.
+  chunk=$((n / 100))
+  n=$((n + 1))
+  cat >>"$work/nodes-$chunk.yaml" <<EON
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: $node
+  labels:
+    type: kwok
+    pool: $pool
+    kubernetes.io/hostname: $node
+    kubernetes.io/os: linux
+    kubernetes.io/arch: $arch
+  annotations:
+    kwok.x-k8s.io/node: fake
+spec:
+  taints:
+  - {key: prewarm.test/pool, value: $pool, effect: NoSchedule}
+EON
+done <"$work/missing"
+find "$work" -name 'nodes-*.yaml' -print0 | xargs -0 -P 8 -n 1 "${api[@]}" create -f >/dev/null

@@ -1,0 +1,119 @@
+"""Fixtures for the integration tests, which run against the cluster of tests/cluster/.
+
+Bring it up with `make cluster-up` (as root). Where things are:
+- PREWARM_KUBECONFIG: admin kubeconfig (default $PREWARM_CLUSTER_DIR/kubeconfig);
+- PREWARM_CLUSTER_DIR: the cluster's state (default /var/lib/prewarm-k8s-cluster), with
+  images.json (the test images: name -> {ref, digest, size}) and kubelet/config.yaml;
+- PREWARM_REAL_NODE, PREWARM_KWOK_POOLS: as given to cluster-up (defaults below).
+A cluster that is not up fails the tests that need it, with the reason; nothing is skipped.
+"""
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from kubernetes import client, config, watch
+
+CLUSTER_TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cluster")
+
+
+@pytest.fixture(scope="session")
+def cluster_dir():
+    return os.environ.get("PREWARM_CLUSTER_DIR", "/var/lib/prewarm-k8s-cluster")
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(cluster_dir):
+    path = os.environ.get("PREWARM_KUBECONFIG") or os.path.join(cluster_dir, "kubeconfig")
+    if not os.path.isfile(path):
+        pytest.fail(f"no kubeconfig at {path}: the test cluster is not up (run `make cluster-up` as root)")
+    api = client.VersionApi(config.new_client_from_config(config_file=path))
+    try:
+        api.get_code(_request_timeout=10)
+    except Exception as exc:  # pylint: disable=broad-except
+        pytest.fail(f"the API server of {path} does not answer ({exc}); run `make cluster-up`")
+    return path
+
+
+@pytest.fixture(scope="session")
+def api_client(kubeconfig):
+    return config.new_client_from_config(config_file=kubeconfig)
+
+
+@pytest.fixture(scope="session")
+def core_v1(api_client):
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture(scope="session")
+def apps_v1(api_client):
+    return client.AppsV1Api(api_client)
+
+
+@pytest.fixture(scope="session")
+def test_images(cluster_dir, kubeconfig):  # pylint: disable=unused-argument
+    """name -> {ref, digest, size}: agent, small, noshell, large, and missing (not in the registry)."""
+    with open(os.path.join(cluster_dir, "images.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def real_node():
+    return os.environ.get("PREWARM_REAL_NODE", "prewarm-real")
+
+
+@pytest.fixture(scope="session")
+def kwok_pools():
+    """Pool name -> node count, parsed like kwok-nodes.sh parses PREWARM_KWOK_POOLS."""
+    spec = os.environ.get("PREWARM_KWOK_POOLS", "cpu=3 gpu=3")
+    return {name: int(count) for name, count in (word.split("=", 1) for word in spec.split())}
+
+
+@pytest.fixture(scope="session")
+def kwok_taint_key():
+    """Key of the taint every kwok pool's nodes carry (value: the pool name, NoSchedule)."""
+    return "prewarm.test/pool"
+
+
+@pytest.fixture(scope="session")
+def kubelet_config_path(cluster_dir):
+    """The real kubelet's KubeletConfiguration file; restart the kubelet after editing it."""
+    return os.path.join(cluster_dir, "kubelet", "config.yaml")
+
+
+@pytest.fixture(scope="session")
+def kubelet_restart(kubeconfig):  # pylint: disable=unused-argument
+    """Restart the real kubelet with its usual flags and wait until it is healthy."""
+    def restart():
+        subprocess.run([os.path.join(CLUSTER_TOOLS, "kubelet-restart")], check=True, timeout=120)
+    return restart
+
+
+@pytest.fixture
+def namespace(core_v1):
+    """A fresh namespace for one test, deleted (with what it holds) afterwards."""
+    name = f"prewarm-it-{uuid.uuid4().hex[:8]}"
+    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    core_v1.delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture(scope="session")
+def watch_until():
+    """watch_until(list_fn, predicate, timeout, **list_kwargs) -> the first object that matches.
+
+    Watches list_fn (e.g. core_v1.list_namespaced_pod) from the current state on, so an object
+    that already matches is returned at once; fails the test after `timeout` seconds.
+    """
+    def wait(list_fn, predicate, timeout, **kwargs):
+        last = None
+        w = watch.Watch()
+        for event in w.stream(list_fn, timeout_seconds=int(timeout), **kwargs):
+            last = event["object"]
+            if event["type"] != "DELETED" and predicate(last):
+                w.stop()
+                return last
+        pytest.fail(f"timed out after {timeout}s waiting on {list_fn.__name__} {kwargs}; last object seen: {last}")
+    return wait
