@@ -28,8 +28,8 @@ build: deps
 	mkdir -p $(BUILD_DIR)
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD_DIR)
 
-integration: deps cluster-up
-	tests/tools/pytest.sh $(PY) tests/integration -q
+integration: deps
+	tests/tools/integration.sh $(PY) -q -p no:cacheprovider
 
 test: unit sanity lint build integration
 

@@ -57,7 +57,7 @@ options:
     description:
       - Namespace of the preloader DaemonSet.
     type: str
-    required: true
+    default: prewarm-system
   nodes:
     description:
       - Names of the nodes to report on or wait for.
@@ -243,7 +243,7 @@ except ImportError:
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
-    namespace=dict(type="str", required=True),
+    namespace=dict(type="str", default="prewarm-system"),
     nodes=dict(type="list", elements="str"),
     wait=dict(type="bool", default=False),
     timeout=dict(type="int", default=600),

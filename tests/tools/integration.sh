@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Integration tests against the local test cluster. Brings the cluster up (idempotent); a
+# cluster that this run had to start is torn down again at the end, one that was already up
+# (a developer's) is left running.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+python=$1; shift
+kubectl=${PREWARM_CACHE:-$HOME/.cache/prewarm-k8s}/bin/kubectl
+kubeconfig=${PREWARM_CLUSTER_DIR:-/var/lib/prewarm-k8s-cluster}/kubeconfig
+
+was_up=false
+if [ -x "$kubectl" ] && [ -f "$kubeconfig" ] && "$kubectl" --kubeconfig "$kubeconfig" --request-timeout=5s get --raw /readyz >/dev/null 2>&1; then
+  was_up=true
+fi
+"$root/tests/cluster/cluster-up.sh" || exit 1
+"$root/tests/tools/pytest.sh" "$python" "$root/tests/integration" "$@"
+rc=$?
+if [ "$was_up" = false ] && [ -z "${PREWARM_KEEP_CLUSTER:-}" ]; then
+  "$root/tests/cluster/cluster-down.sh" || rc=1
+fi
+exit "$rc"
