@@ -33,4 +33,10 @@ integration: deps
 
 test: unit sanity lint build integration
 
+# The main job: the local demo cluster and the OS-upgrade playbook over its three pools, ending
+# with the per-node summary.
+demo: deps cluster-up
+	$(VENV)/bin/ansible-playbook tests/demo/prepare.yml -e @tests/demo/vars.yml
+	$(VENV)/bin/ansible-playbook prewarm.k8s.os_upgrade -i tests/demo/inventory.yml -e @tests/demo/vars.yml
+
 include tests/cluster/cluster.mk

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Integration tests against the local test cluster. Brings the cluster up (idempotent); a
+# Integration tests (pytest) and the roles' molecule scenarios against the local test cluster.
+# Brings the cluster up (idempotent); a
 # cluster that this run had to start is torn down again at the end, one that was already up
 # (a developer's) is left running.
 set -uo pipefail
@@ -15,6 +16,8 @@ fi
 "$root/tests/cluster/cluster-up.sh" || exit 1
 "$root/tests/tools/pytest.sh" "$python" "$root/tests/integration" "$@"
 rc=$?
+# molecule calls ansible-config and friends from PATH: the venv's bin first.
+(cd "$root" && PATH="$(dirname "$python"):$PATH" molecule test --all) || rc=1
 if [ "$was_up" = false ] && [ -z "${PREWARM_KEEP_CLUSTER:-}" ]; then
   "$root/tests/cluster/cluster-down.sh" || rc=1
 fi
