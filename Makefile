@@ -6,8 +6,12 @@ PREWARM_CACHE ?= $(HOME)/.cache/prewarm-k8s
 export PREWARM_CACHE
 VENV = $(PREWARM_CACHE)/venv
 PY = $(VENV)/bin/python
-# Ansible finds the bundled collections (kubernetes.core) in the venv by itself.
-export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/collections
+# Ansible loads a collection only from an ansible_collections/<namespace>/<name> tree:
+# tests/tools/venv.sh links this checkout into one of its own (one per checkout, so two
+# checkouts never see each other's files). The bundled collections (kubernetes.core) are
+# found in the venv by Ansible itself.
+CHECKOUT_ID := $(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-12)
+export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/checkouts/$(CHECKOUT_ID)
 BUILD_DIR ?= $(PREWARM_CACHE)/build
 
 .PHONY: deps test unit sanity lint build integration demo

@@ -3,25 +3,28 @@
 Each call is an `ansible localhost -m prewarm.k8s.<module>` process: the module is packaged,
 shipped and executed by Ansible itself, with no part of it imported into the test.
 """
+import hashlib
 import json
 import os
 import subprocess
 import sys
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
 
 def _collections_path():
-    """A path where Ansible finds this checkout as prewarm.k8s."""
+    """A path where Ansible finds this checkout as prewarm.k8s: its own, as the Makefile names it."""
     cache = os.environ.get("PREWARM_CACHE", os.path.expanduser("~/.cache/prewarm-k8s"))
-    link_dir = os.path.join(cache, "collections", "ansible_collections", "prewarm")
+    checkout_id = hashlib.sha256(_ROOT.encode()).hexdigest()[:12]
+    base = os.path.join(cache, "checkouts", checkout_id)
+    link_dir = os.path.join(base, "ansible_collections", "prewarm")
     os.makedirs(link_dir, exist_ok=True)
     link = os.path.join(link_dir, "k8s")
     if os.path.realpath(link) != _ROOT:
         if os.path.islink(link):
             os.unlink(link)
         os.symlink(_ROOT, link)
-    return os.path.join(cache, "collections")
+    return base
 
 
 def ansible_env(extra=None):

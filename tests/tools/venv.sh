@@ -4,7 +4,7 @@
 # reuses it.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd -P)
 cache=${PREWARM_CACHE:-$HOME/.cache/prewarm-k8s}
 python=${PYTHON:-python3}
 venv="$cache/venv"
@@ -17,8 +17,10 @@ if [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$venv/.requirements-sha256"
 fi
 
-# Ansible loads collections only from an ansible_collections/<ns>/<name> tree: point one at us.
-collections="$cache/collections/ansible_collections/prewarm"
+# Ansible loads collections only from an ansible_collections/<ns>/<name> tree: point one at
+# this checkout (the same per-checkout path as the Makefile's ANSIBLE_COLLECTIONS_PATH).
+checkout_id=$(printf '%s' "$root" | sha256sum | cut -c1-12)
+collections="${ANSIBLE_COLLECTIONS_PATH:-$cache/checkouts/$checkout_id}/ansible_collections/prewarm"
 mkdir -p "$collections"
 ln -sfn "$root" "$collections/k8s"
 echo "$venv"
