@@ -1,0 +1,428 @@
+"""The collection's promise, proven on the real node (real kubelet, real containerd, real pulls from the local registry).
+
+1. After the os_upgrade playbook, a user pod with the pool's images starts with no pull; the same pod on a cold node pulls.
+2. A user pod created while the node is marked and not yet warm is not bound to it until the node is released.
+3. The kubelet's image GC, with the image filesystem pushed over its high threshold, collects an unreferenced image of
+   the same size as the large preloaded one, and leaves the preloaded images alone.
+4. The image without a shell and the one referenced by digest are on the node afterwards, and warm_status reports the
+   digests of images.json.
+
+The proof is what the cluster says: the kubelet's events, the pods' and the node's status, containerd's image store (ctr).
+docs/promise.md records the timings this module prints (pytest -s).
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from kubernetes import client, watch
+
+from preloader_helpers import kubelet_pull_events, node_image_refs, remove_from_real_node
+from run_ansible import ansible_env, run_module
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEMO = os.path.join(REPO, "tests", "demo")
+KUBELET_RESTART = os.path.join(REPO, "tests", "cluster", "kubelet-restart")
+POOL = "real"
+DAEMONSET = "preload-" + POOL  # the preload role's default name for the pool's DaemonSet
+DONE_LABEL = "demo.prewarm.k8s/os-upgrade"  # node_upgrade_done_label of tests/demo/vars.yml
+MAINTENANCE_KEY = "prewarm.k8s/maintenance"
+ADMIT_LABEL = "preload.prewarm.k8s/"
+DROPIN_NAME = "90-prewarm-image-gc.conf"  # kubelet_config's default drop-in name
+VICTIM_REF = "prewarm-it.local/gc-victim:latest"
+
+
+# ---------------------------------------------------------------- cluster helpers
+
+def _pool_refs(images):
+    """The pool `real`'s images exactly as tests/demo/vars.yml names them: small by tag and digest, noshell, large."""
+    return [images["small"]["ref"] + "@" + images["small"]["digest"], images["noshell"]["ref"], images["large"]["ref"]]
+
+
+def _user_pod(name, node, refs):
+    """A user's pod: one container per image, pinned to the node, tolerating nothing (so not the maintenance taint)."""
+    containers = [client.V1Container(name="c%d" % i, image=ref, image_pull_policy="IfNotPresent") for i, ref in enumerate(refs)]
+    return client.V1Pod(metadata=client.V1ObjectMeta(name=name),
+                        spec=client.V1PodSpec(containers=containers, node_selector={"kubernetes.io/hostname": node},
+                                              termination_grace_period_seconds=2))
+
+
+def _all_started(pod):
+    statuses = pod.status.container_statuses or []
+    return bool(statuses) and len(statuses) == len(pod.spec.containers) and all(s.state.running for s in statuses)
+
+
+def _start_seconds(pod):
+    """Creation -> last container started, from the API's own timestamps (whole seconds)."""
+    return (max(s.state.running.started_at for s in pod.status.container_statuses) - pod.metadata.creation_timestamp).total_seconds()
+
+
+def _run_user_pod(core_v1, watch_until, namespace, node, refs, timeout):
+    """Create the pod and watch it until every container runs: (pod, watched seconds, API seconds)."""
+    name = "user-" + uuid.uuid4().hex[:6]
+    started = time.monotonic()
+    core_v1.create_namespaced_pod(namespace, _user_pod(name, node, refs))
+    pod = watch_until(core_v1.list_namespaced_pod, _all_started, timeout, namespace=namespace, field_selector="metadata.name=" + name)
+    return pod, time.monotonic() - started, _start_seconds(pod)
+
+
+def _wait_gone(list_fn, timeout, **kwargs):
+    """Watch until list_fn(**kwargs) lists nothing."""
+    listed = list_fn(**kwargs)
+    left = {o.metadata.name for o in listed.items}
+    if not left:
+        return
+    w = watch.Watch()
+    for event in w.stream(list_fn, resource_version=listed.metadata.resource_version, timeout_seconds=timeout, **kwargs):
+        if event["type"] == "DELETED":
+            left.discard(event["object"].metadata.name)
+            if not left:
+                w.stop()
+                return
+    pytest.fail("still there after %ds: %s" % (timeout, sorted(left)))
+
+
+def _new_namespace(core_v1):
+    name = "prewarm-promise-" + uuid.uuid4().hex[:6]
+    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    return name
+
+
+def _delete_namespace(core_v1, name):
+    """Delete the namespace and wait until it is gone, so its pods no longer hold images on the real node."""
+    core_v1.delete_namespace(name, propagation_policy="Foreground")
+    _wait_gone(core_v1.list_namespace, 180, field_selector="metadata.name=" + name)
+
+
+def _unmark(kubeconfig, core_v1, node):
+    """Take whatever this module's runs put on the node off again: maintenance marks, admission and done labels."""
+    result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [node], "state": "absent"})
+    assert not result.get("failed"), result["msg"]
+    labels = core_v1.read_node(node).metadata.labels
+    ours = {k: None for k in labels if k.startswith(ADMIT_LABEL) or k == DONE_LABEL}
+    if ours:
+        core_v1.patch_node(node, {"metadata": {"labels": ours}})
+
+
+def _ready_since(node, since):
+    return any(c.type == "Ready" and c.status == "True" and c.last_heartbeat_time >= since for c in node.status.conditions or [])
+
+
+def _restart_kubelet(core_v1, watch_until, node):
+    """Restart the real kubelet and watch until the node is Ready as posted by the new kubelet."""
+    since = datetime.now(timezone.utc).replace(microsecond=0)
+    subprocess.run([KUBELET_RESTART], check=True, timeout=120)
+    watch_until(core_v1.list_node, lambda n: _ready_since(n, since), 90, field_selector="metadata.name=" + node)
+
+
+def _dropin_dir(kubelet_config_path):
+    # The harness starts the kubelet with --config-dir=<kubelet dir>/config.d (tests/cluster/lib/kubelet.sh).
+    return os.path.join(os.path.dirname(kubelet_config_path), "config.d")
+
+
+def _remove_dropin(kubelet_config_path):
+    """Remove our drop-in; True when there was one (the kubelet then needs a restart to drop its settings)."""
+    path = os.path.join(_dropin_dir(kubelet_config_path), DROPIN_NAME)
+    if os.path.exists(path):
+        os.unlink(path)
+        return True
+    return False
+
+
+def _ctr(cluster_dir, *args):
+    cmd = ["ctr", "--address", os.path.join(cluster_dir, "containerd.sock"), "--namespace", "k8s.io"] + list(args)
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
+
+
+def _ctr_names(cluster_dir):
+    return {line.split()[0] for line in _ctr(cluster_dir, "images", "ls", "-q").splitlines() if line.strip()}
+
+
+def _print(text):
+    print("\n[promise] " + text)
+
+
+# ---------------------------------------------------------------- promise 2: no user pod on a marked, cold node
+
+def test_user_pod_created_during_the_window_waits_until_the_node_is_warm_and_released(
+        kubeconfig, core_v1, cluster_dir, real_node, test_images, watch_until):
+    refs = _pool_refs(test_images)
+    namespace = _new_namespace(core_v1)
+    try:
+        remove_from_real_node(cluster_dir, [test_images[n] for n in ("small", "noshell", "large")])
+        marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "reason": "promise test"})
+        assert not marked.get("failed"), marked["msg"]
+
+        name = "user-window"
+        core_v1.create_namespaced_pod(namespace, _user_pod(name, real_node, refs))
+        selector = "metadata.name=" + name
+        watch_until(core_v1.list_namespaced_pod, lambda p: any(c.type == "PodScheduled" and c.reason == "Unschedulable"
+                                                               for c in p.status.conditions or []),
+                    60, namespace=namespace, field_selector=selector)
+
+        # Warm the node with the collection, without releasing it: the user pod must still be unbound once warm.
+        made = run_module("preloader", {"kubeconfig": kubeconfig, "name": DAEMONSET, "namespace": namespace, "images": refs,
+                                        "agent_image": test_images["agent"]["ref"] + "@" + test_images["agent"]["digest"],
+                                        "node_selector": {"pool": POOL}, "scope": "admitted"})
+        assert not made.get("failed"), made["msg"]
+        warmed = run_module("warmup", {"kubeconfig": kubeconfig, "name": DAEMONSET, "namespace": namespace, "nodes": [real_node],
+                                       "release": False, "timeout": 300})
+        assert not warmed.get("failed"), warmed["msg"]
+        status = run_module("warm_status", {"kubeconfig": kubeconfig, "name": DAEMONSET, "namespace": namespace, "nodes": [real_node]})
+        assert status["all_warm"], status
+        assert not core_v1.read_namespaced_pod(name, namespace).spec.node_name, "the user pod was bound to a marked node"
+
+        released_at = datetime.now(timezone.utc).replace(microsecond=0)
+        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "state": "absent"})
+        assert not released.get("failed"), released["msg"]
+
+        pod = watch_until(core_v1.list_namespaced_pod, _all_started, 120, namespace=namespace, field_selector=selector)
+        assert pod.spec.node_name == real_node
+        scheduled = [c for c in pod.status.conditions if c.type == "PodScheduled"][0]
+        # Bound at the release, not before (the condition turned True only then; timestamps have whole seconds).
+        assert scheduled.status == "True" and scheduled.last_transition_time >= released_at
+        # And it found its images on the node: the preloader had pulled them.
+        events = kubelet_pull_events(core_v1, namespace, name)
+        assert not [m for r, m in events if r == "Pulling"], events
+    finally:
+        _unmark(kubeconfig, core_v1, real_node)
+        _delete_namespace(core_v1, namespace)
+
+
+# ---------------------------------------------------------------- the os_upgrade window, once for promises 1, 3, 4
+
+def _inventory(tmp):
+    """tests/demo's inventory, holding only the real node (the kwok pools have nothing to prove here)."""
+    inventory = {"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "children": {POOL: {
+            "vars": {"prewarm_pool": POOL, "prewarm_kubelet_managed": True,
+                     "kubelet_image_gc_config_path": "{{ prewarm_demo_cluster_dir }}/kubelet/config.yaml",
+                     "kubelet_image_gc_restart_command": [KUBELET_RESTART]},
+            "hosts": {"prewarm-real": {}}}}}}
+    path = os.path.join(tmp, "inventory.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(inventory, handle)  # JSON is YAML
+    return path
+
+
+def _run_os_upgrade(tmp, namespace, dropin_dir):
+    extra = {"prewarm_namespace": namespace,
+             "node_upgrade_upgrade_tasks": os.path.join(DEMO, "fake_os_upgrade.yml"),
+             # Thresholds the kubelet does not run with yet, in a drop-in: the role really restarts the kubelet.
+             "kubelet_image_gc_dropin_dir": dropin_dir,
+             "kubelet_image_gc_high_threshold": 89, "kubelet_image_gc_low_threshold": 79}
+    extra_path = os.path.join(tmp, "extra.json")
+    with open(extra_path, "w", encoding="utf-8") as handle:
+        json.dump(extra, handle)
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "prewarm.k8s.os_upgrade", "-i", _inventory(tmp),
+           "-e", "@" + os.path.join(DEMO, "vars.yml"), "-e", "@" + extra_path]
+    proc = subprocess.run(cmd, env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "default", "TMPDIR": tmp}),
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, "os_upgrade failed (exit %d):\n%s\n%s" % (proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:])
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def window(kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_node, test_images, watch_until):
+    """A cold start of the user pod (images removed with ctr), then the real os_upgrade window on the real node.
+
+    Yields what the tests need; afterwards the node is unmarked, the preloader's namespace deleted and the kubelet
+    given back its original settings (drop-in removed, restarted).
+    """
+    refs = _pool_refs(test_images)
+    tmp = tempfile.mkdtemp(prefix="prewarm-promise-")
+    users = _new_namespace(core_v1)
+    preloaders = _new_namespace(core_v1)
+    _unmark(kubeconfig, core_v1, real_node)
+    try:
+        # Without the collection: the pool's images are not on the node, the kubelet pulls them for the user pod.
+        remove_from_real_node(cluster_dir, [test_images[n] for n in ("small", "noshell", "large")])
+        cold, cold_watched, cold_api = _run_user_pod(core_v1, watch_until, users, real_node, refs, 300)
+        # Kubelet events are posted asynchronously: wait for the last Pulled one.
+        watch_until(core_v1.list_namespaced_event, lambda _e: len([r for r, _m in kubelet_pull_events(core_v1, users, cold.metadata.name)
+                                                                  if r == "Pulled"]) == len(refs), 60, namespace=users)
+        cold_events = kubelet_pull_events(core_v1, users, cold.metadata.name)
+        # The drain would evict it (and refuse a pod without controller): the user's pod goes before the window.
+        core_v1.delete_namespaced_pod(cold.metadata.name, users, grace_period_seconds=0)
+        _wait_gone(core_v1.list_namespaced_pod, 120, namespace=users)
+
+        started = time.monotonic()
+        output = _run_os_upgrade(tmp, preloaders, _dropin_dir(kubelet_config_path))
+        summary = "\n".join(line for line in output.splitlines() if " | pool " in line)
+        _print("os_upgrade of %s took %.1fs; its summary:\n%s" % (real_node, time.monotonic() - started, summary))
+        yield {"refs": refs, "users": users, "preloaders": preloaders, "cold": (cold, cold_watched, cold_api, cold_events),
+               "tmp": tmp}
+    finally:
+        _unmark(kubeconfig, core_v1, real_node)
+        _delete_namespace(core_v1, users)
+        _delete_namespace(core_v1, preloaders)
+        if _remove_dropin(kubelet_config_path):
+            _restart_kubelet(core_v1, watch_until, real_node)
+        subprocess.run(["rm", "-rf", tmp], check=True)
+
+
+def _live_gc_thresholds(core_v1, node):
+    """(high, low) image GC thresholds of the running kubelet, from its /configz through the API server's node proxy."""
+    response = core_v1.connect_get_node_proxy_with_path(node, "configz", _preload_content=False, _request_timeout=30)
+    live = json.loads(response.data)["kubeletconfig"]
+    return live["imageGCHighThresholdPercent"], live["imageGCLowThresholdPercent"]
+
+
+# ---------------------------------------------------------------- promise 1: no pull after the window
+
+def test_after_os_upgrade_user_pod_starts_without_pulling_and_cold_node_pulls(window, core_v1, real_node, watch_until):
+    refs = window["refs"]
+    cold, cold_watched, cold_api, cold_events = window["cold"]
+    # Without the collection the kubelet pulled every image.
+    for ref in refs:
+        assert ("Pulling", 'Pulling image "%s"' % ref) in cold_events, cold_events
+    # The window really restarted the kubelet: it runs with the thresholds the window wrote (89/79, not the harness's 90/80).
+    assert _live_gc_thresholds(core_v1, real_node) == (89, 79)
+
+    warm, warm_watched, warm_api = _run_user_pod(core_v1, watch_until, window["users"], real_node, refs, 120)
+    name = warm.metadata.name
+    watch_until(core_v1.list_namespaced_event, lambda _e: len(kubelet_pull_events(core_v1, window["users"], name)) == len(refs),
+                60, namespace=window["users"])
+    events = kubelet_pull_events(core_v1, window["users"], name)
+    assert not [m for r, m in events if r == "Pulling"], events
+    for ref in refs:
+        assert any(r == "Pulled" and m.startswith('Container image "%s" already present on machine' % ref) for r, m in events), events
+    # Same pod, same node: the images' digests are those the cold start pulled.
+    assert sorted(s.image_id for s in warm.status.container_statuses) == sorted(s.image_id for s in cold.status.container_statuses)
+    _print("user pod start on %s (creation -> all containers running): cold %.2fs watched / %ds API, after os_upgrade %.2fs watched "
+           "/ %ds API; ratio cold/warm %.1f (watched)" % (real_node, cold_watched, cold_api, warm_watched, warm_api,
+                                                          cold_watched / warm_watched))
+    core_v1.delete_namespaced_pod(name, window["users"], grace_period_seconds=0)
+    _wait_gone(core_v1.list_namespaced_pod, 120, namespace=window["users"])
+
+
+# ---------------------------------------------------------------- promise 4: no shell, by digest, digests reported
+
+def test_no_shell_and_by_digest_images_are_present_and_warm_status_reports_their_digests(
+        window, kubeconfig, cluster_dir, real_node, test_images):
+    for name in ("noshell", "small"):
+        assert node_image_refs(cluster_dir, test_images[name]["digest"]), "%s is not on the real node" % name
+    status = run_module("warm_status", {"kubeconfig": kubeconfig, "name": DAEMONSET, "namespace": window["preloaders"],
+                                        "nodes": [real_node]})
+    assert not status.get("failed"), status["msg"]
+    assert status["all_warm"] and status["warm"] == [real_node]
+    reported = {i["image"]: (i["state"], i["digest"]) for i in status["nodes"][real_node]["images"]}
+    assert reported == {ref: ("present", test_images[n]["digest"]) for ref, n in zip(window["refs"], ("small", "noshell", "large"))}
+
+
+# ---------------------------------------------------------------- promise 3: preloaded images survive image GC
+
+def _victim_archive(tmp, size):
+    """An OCI image archive of one uncompressed layer of `size` random bytes, unlike any other image (so its own image ID)."""
+    layout = os.path.join(tmp, "gc-victim")
+    blob_dir = os.path.join(layout, "blobs", "sha256")
+    os.makedirs(blob_dir, exist_ok=True)
+
+    def blob(path_or_data, media_type):
+        if isinstance(path_or_data, bytes):
+            data_path = os.path.join(blob_dir, "new")
+            with open(data_path, "wb") as handle:
+                handle.write(path_or_data)
+        else:
+            data_path = path_or_data
+        digest = hashlib.sha256()
+        with open(data_path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        os.replace(data_path, os.path.join(blob_dir, digest.hexdigest()))
+        return {"mediaType": media_type, "digest": "sha256:" + digest.hexdigest(), "size": os.path.getsize(os.path.join(blob_dir, digest.hexdigest()))}
+
+    content = os.path.join(tmp, "gc-victim.bin")
+    with open(content, "wb") as handle:
+        for offset in range(0, size, 1 << 20):
+            handle.write(os.urandom(min(1 << 20, size - offset)))
+    layer_path = os.path.join(tmp, "gc-victim-layer.tar")
+    with tarfile.open(layer_path, mode="w") as tar:
+        tar.add(content, arcname="gc-victim.bin")
+    os.unlink(content)
+    layer = blob(layer_path, "application/vnd.oci.image.layer.v1.tar")
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": blob(config, "application/vnd.oci.image.config.v1+json"), "layers": [layer]}).encode()
+    manifest_desc = blob(manifest, "application/vnd.oci.image.manifest.v1+json")
+    manifest_desc["annotations"] = {"io.containerd.image.name": VICTIM_REF, "org.opencontainers.image.ref.name": "latest"}
+    with open(os.path.join(layout, "oci-layout"), "w", encoding="utf-8") as handle:
+        json.dump({"imageLayoutVersion": "1.0.0"}, handle)
+    with open(os.path.join(layout, "index.json"), "w", encoding="utf-8") as handle:
+        json.dump({"schemaVersion": 2, "manifests": [manifest_desc]}, handle)
+    archive = os.path.join(tmp, "gc-victim.tar")
+    with tarfile.open(archive, mode="w") as tar:
+        for name in ("oci-layout", "index.json", "blobs"):
+            tar.add(os.path.join(layout, name), arcname=name)
+    subprocess.run(["rm", "-rf", layout], check=True)
+    return archive, manifest_desc["digest"]
+
+
+def _node_image_names(node):
+    return {n for image in node.status.images or [] for n in image.names or []}
+
+
+def test_preloaded_images_survive_image_gc_over_the_high_threshold_and_an_unreferenced_one_does_not(
+        window, core_v1, cluster_dir, kubelet_config_path, real_node, test_images, watch_until):
+    imagefs = os.path.join(cluster_dir, "imagefs")  # containerd's root, the kubelet's image filesystem (a loop ext4)
+    filler = os.path.join(imagefs, "prewarm-promise-filler")
+    high, low = 90, 80
+    victim_digest = None
+    try:
+        archive, victim_digest = _victim_archive(window["tmp"], test_images["large"]["size"])
+        _ctr(cluster_dir, "images", "import", archive)
+        # The kubelet sees it (it reports it in the node's status), so its disappearance later is the GC's doing.
+        watch_until(core_v1.list_node, lambda n: VICTIM_REF in _node_image_names(n), 120, field_selector="metadata.name=" + real_node)
+
+        # Push the filesystem over the high threshold: usage 100 - available/capacity, as the kubelet computes it.
+        stat = os.statvfs(imagefs)
+        capacity, available = stat.f_blocks * stat.f_frsize, stat.f_bavail * stat.f_frsize
+        target_available = capacity * (100 - high - 2) // 100
+        assert available > target_available, "the image filesystem is already over %d%%" % (high + 2)
+        with open(filler, "wb") as handle:
+            os.posix_fallocate(handle.fileno(), 0, available - target_available)
+        stat = os.statvfs(imagefs)
+        usage = 100 - stat.f_bavail * 100 // stat.f_blocks
+        assert usage > high
+
+        # The collection's kubelet_config: the thresholds, and a minimum age of 1ms: a restarted kubelet forgets when it first
+        # saw each image, and it turns a minimum age of 0 into its default (2m).
+        result = run_module("kubelet_config", {"path": kubelet_config_path, "dropin_dir": _dropin_dir(kubelet_config_path),
+                                               "image_gc_high_threshold": high, "image_gc_low_threshold": low,
+                                               "image_minimum_gc_age": "1ms"})
+        assert not result.get("failed"), result["msg"]
+        # Image GC runs when the kubelet starts, then every 5 minutes. The first run may find the images too young (seen for
+        # the first time by that very run), so the wait covers the second.
+        _restart_kubelet(core_v1, watch_until, real_node)
+        # The new kubelet's list is populated (the large image is in it) and no longer has the victim.
+        large = test_images["large"]["ref"]
+        watch_until(core_v1.list_node, lambda n: large in _node_image_names(n) and VICTIM_REF not in _node_image_names(n), 360,
+                    field_selector="metadata.name=" + real_node)
+
+        names = _ctr_names(cluster_dir)
+        assert VICTIM_REF not in names
+        for name in ("small", "noshell", "large"):
+            assert node_image_refs(cluster_dir, test_images[name]["digest"]), "image GC removed the preloaded %s" % name
+        gc_events = [(e.reason, e.message) for e in core_v1.list_namespaced_event(
+            "default", field_selector="involvedObject.name=%s,reason=ImageGCFailed" % real_node).items]
+        _print("image GC at %d%% usage (high %d, low %d): unreferenced %s (%d MB) collected, preloaded images kept; "
+               "ImageGCFailed events on the node: %s"
+               % (usage, high, low, VICTIM_REF, test_images["large"]["size"] // 10 ** 6, gc_events[-1:] or "none"))
+    finally:
+        if os.path.exists(filler):
+            os.unlink(filler)
+        # By every name containerd keeps for it (the CRI adds one by image ID), so no copy is left for the next run.
+        victim_refs = node_image_refs(cluster_dir, victim_digest) if victim_digest else []
+        if victim_refs:
+            _ctr(cluster_dir, "images", "rm", "--sync", *victim_refs)
+        # The fixture removes the drop-in and restarts the kubelet at the end of the module; the other tests of this
+        # module do not depend on the GC settings.
