@@ -155,9 +155,12 @@ if ! ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
   ip link set "$NODE_BRIDGE" up
 fi
 
-# Written once: the kubelet_config module and the tests edit this file afterwards.
-if [[ ! -f $KUBELET_DIR/config.yaml ]]; then
+# A kubelet that starts with the cluster starts from this pristine file and an empty drop-in
+# directory: the kubelet_config module, the demo and the tests edit them while the cluster runs,
+# and a cluster brought up again must not inherit what an earlier run left there.
+if ! daemon_pid kubelet >/dev/null; then
   mkdir -p "$KUBELET_DIR/config.d"
+  rm -f "$KUBELET_DIR"/config.d/*.conf
   cat >"$KUBELET_DIR/config.yaml" <<EOC
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
