@@ -11,6 +11,12 @@ class ModuleDocFragment(object):
     # The same option names, aliases and K8S_AUTH_* variables as kubernetes.core,
     # so a playbook's existing connection settings work unchanged.
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/prewarm.k8s.kubernetes) in C(module_defaults) to set the connection options.
+    support: full
+    membership:
+      - prewarm.k8s.kubernetes
 options:
   kubeconfig:
     description:

@@ -48,11 +48,6 @@ attributes:
     description:
       - Per changed node, before and after of its taints, the labels this module handles,
         the maintenance annotation and C(unschedulable).
-  action_group:
-    description: Use C(group/prewarm.k8s.kubernetes) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - prewarm.k8s.kubernetes
 options:
   names:
     description:

@@ -34,11 +34,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
-  action_group:
-    description: Use C(group/prewarm.k8s.kubernetes) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - prewarm.k8s.kubernetes
 options:
   names:
     description:

@@ -157,11 +157,6 @@ attributes:
     support: full
     details:
       - The diff shows the labels, annotations and spec of the DaemonSet before and after.
-  action_group:
-    description: Use C(group/prewarm.k8s.kubernetes) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - prewarm.k8s.kubernetes
 notes:
   - "Why the images stay: the kubelet's image garbage collector treats an image as in use while a container
     known to the runtime for a pod on the node refers to it, running or exited (it lists exited containers

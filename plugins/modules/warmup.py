@@ -53,11 +53,6 @@ attributes:
     support: full
     description:
       - Per node admitted or released, before and after of the admission label and of the maintenance marks.
-  action_group:
-    description: Use C(group/prewarm.k8s.kubernetes) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - prewarm.k8s.kubernetes
 options:
   name:
     description:
