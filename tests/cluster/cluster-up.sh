@@ -57,6 +57,23 @@ start_daemon etcd "$BIN_DIR/etcd" --name prewarm --data-dir "$CLUSTER_DIR/etcd" 
   --unsafe-no-fsync --log-level warn
 wait_until 30 etcd curl -fsS "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
 
+# Audit log of the requests made by people and tools (the admin user, service accounts outside
+# kube-system): tests and the benchmark count a run's API requests by verb and resource from it.
+# The cluster's own components and kwok's heartbeats are left out, to keep it small at 1,000+ nodes.
+cat >"$CLUSTER_DIR/audit-policy.yaml" <<EOC
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  users: [system:kube-controller-manager, system:kube-scheduler, system:apiserver, prewarm-kwok, kube-apiserver-kubelet-client]
+- level: None
+  userGroups: [system:nodes, "system:serviceaccounts:kube-system"]
+- level: None
+  nonResourceURLs: ["/healthz*", "/readyz*", "/livez*", /version, /openapi/*, /api, /apis, "/apis/*"]
+- level: Metadata
+EOC
+
 pki=$PKI_DIR
 # --endpoint-reconciler-type=none: the apiserver's own address is loopback, which an Endpoints
 # object may not hold. InternalIP: the node names do not resolve, so use the nodes' addresses.
@@ -72,7 +89,9 @@ start_daemon kube-apiserver "$BIN_DIR/kube-apiserver" \
   --kubelet-preferred-address-types=InternalIP \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-  --service-cluster-ip-range="$SERVICE_CIDR" --allow-privileged=true
+  --service-cluster-ip-range="$SERVICE_CIDR" --allow-privileged=true \
+  --audit-policy-file="$CLUSTER_DIR/audit-policy.yaml" --audit-log-path="$LOG_DIR/audit.log" \
+  --audit-log-format=json --audit-log-maxsize=200 --audit-log-maxbackup=3 --audit-log-mode=batch
 wait_until 90 "the API server" curl -fsS --cacert "$pki/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz"
 
 # The API QPS limits are raised so DaemonSets over 1,000+ kwok nodes roll out quickly.
