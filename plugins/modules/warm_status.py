@@ -35,6 +35,7 @@ description:
   - Read-only. Checks every option, the DaemonSet and every named node before waiting.
 extends_documentation_fragment:
   - prewarm.k8s.auth
+  - prewarm.k8s.preloader_ref
 attributes:
   check_mode:
     support: full
@@ -43,16 +44,6 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
 options:
-  name:
-    description:
-      - Name of the preloader DaemonSet (the O(prewarm.k8s.preloader#module:name) given to M(prewarm.k8s.preloader)).
-    type: str
-    required: true
-  namespace:
-    description:
-      - Namespace of the preloader DaemonSet.
-    type: str
-    default: prewarm-system
   nodes:
     description:
       - Names of the nodes to report on or wait for.

@@ -43,6 +43,7 @@ description:
   - Every option, the DaemonSet and every named node are checked before the first write.
 extends_documentation_fragment:
   - prewarm.k8s.auth
+  - prewarm.k8s.preloader_ref
 attributes:
   check_mode:
     support: full
@@ -54,16 +55,6 @@ attributes:
     description:
       - Per node admitted or released, before and after of the admission label and of the maintenance marks.
 options:
-  name:
-    description:
-      - Name of the preloader DaemonSet (the O(prewarm.k8s.preloader#module:name) given to M(prewarm.k8s.preloader)).
-    type: str
-    required: true
-  namespace:
-    description:
-      - Namespace of the preloader DaemonSet.
-    type: str
-    default: prewarm-system
   nodes:
     description:
       - Names of the nodes to warm and release, admitted in this order. An empty list means nothing to do.
