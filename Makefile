@@ -14,7 +14,7 @@ CHECKOUT_ID := $(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-12)
 export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/checkouts/$(CHECKOUT_ID)
 BUILD_DIR ?= $(PREWARM_CACHE)/build
 
-.PHONY: deps test unit sanity lint build integration demo
+.PHONY: deps test unit sanity lint build integration demo bench bench-smoke
 
 deps:
 	@tests/tools/venv.sh >/dev/null
@@ -42,5 +42,18 @@ test: unit sanity lint build integration
 demo: deps cluster-up
 	$(VENV)/bin/ansible-playbook tests/demo/prepare.yml -e @tests/demo/vars.yml
 	$(VENV)/bin/ansible-playbook prewarm.k8s.os_upgrade -i tests/demo/inventory.yml -e @tests/demo/vars.yml
+
+# The pre-warm cycle on kwok pools of 100 and 1,000 nodes, this collection against the plain
+# kubernetes.core way (docs/benchmarks.md): writes tests/bench/results.json, docs/benchmarks.md and
+# docs/benchmarks.svg. Takes over an hour, most of it the plain way's per-node loops.
+# bench-smoke: 50 nodes (pool bench-smoke), both ways, every end-state check, no figures written, no targets.
+BENCH_SIZES ?= 100,1000
+BENCH_MAX_PULLING ?= 50
+
+bench: deps cluster-up
+	$(PY) tests/bench/bench.py --sizes $(BENCH_SIZES) --max-pulling $(BENCH_MAX_PULLING)
+
+bench-smoke: deps cluster-up
+	PREWARM_BENCH_POOL=bench-smoke $(PY) tests/bench/bench.py --sizes 50 --max-pulling 10 --smoke
 
 include tests/cluster/cluster.mk

@@ -67,6 +67,7 @@ options:
   proxy:
     description:
       - URL of an HTTP proxy to reach the API server through.
+      - A password in the URL (V(http://user:password@proxy:3128)) is masked in the module's output.
       - Can also be set with the E(K8S_AUTH_PROXY) environment variable.
     type: str
   no_proxy:

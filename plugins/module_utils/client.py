@@ -7,10 +7,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit
 
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import USER_AGENT
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import (
     ApiFailure,
     PrewarmError,
@@ -50,11 +55,49 @@ AUTH_ARG_SPEC = dict(
 )
 
 
+def environment_fallbacks(params, environ):
+    """{option: value} from K8S_AUTH_* for the connection options that are None in params.
+
+    Ansible applies an option's environment fallback only when the option is absent: the playbooks'
+    module_defaults pass `kubeconfig: "{{ prewarm_kubeconfig | default(none) }}"`, which is present
+    and None, so K8S_AUTH_KUBECONFIG (an AWX credential injecting a kubeconfig file) would be ignored.
+    kubernetes.core reads the variables for such None options itself; this does the same.
+    """
+    values = {}
+    for option, spec in AUTH_ARG_SPEC.items():
+        fallback = spec.get("fallback")
+        if fallback is None or params.get(option) is not None:
+            continue
+        value = environ.get(fallback[1][0])
+        if value:
+            values[option] = boolean(value, strict=False) if spec["type"] == "bool" else value
+    return values
+
+
+def proxy_secrets(proxy):
+    """The password of a proxy URL, as written and decoded, for masking in the module's output."""
+    if not proxy:
+        return set()
+    try:
+        password = urlsplit(proxy).password
+    except ValueError:  # an unparsable URL: the client reports it when it connects
+        return set()
+    return set([password, unquote(password)]) if password else set()
+
+
 def api_module(argument_spec, **kwargs):
     """An AnsibleModule with the connection options added; fails early without the client."""
     spec = dict(AUTH_ARG_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, **kwargs)
+    for option, value in environment_fallbacks(module.params, os.environ).items():
+        module.params[option] = value
+        if AUTH_ARG_SPEC[option].get("no_log"):
+            # Masked in every output of the module, as Ansible does for a no_log fallback value.
+            module.no_log_values.add(value)
+    # A proxy URL may carry a password (http://user:password@proxy:3128). The option is not no_log, so
+    # that the proxy in use stays visible in the output; only the password is masked.
+    module.no_log_values.update(proxy_secrets(module.params.get("proxy")))
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     return module
@@ -79,18 +122,45 @@ def _load_kubeconfig(params, configuration):
                                         persist_config=False)
 
 
+# The options naming files the TLS layer opens; without this check a missing one shows up as an
+# "SSLError(FileNotFoundError)" from urllib3 that names neither the option nor the path.
+_FILE_OPTIONS = ("ca_cert", "client_cert", "client_key")
+
+
+def check_connection_options(params):
+    """Fail naming the option when a connection setting cannot work, before any request."""
+    timeout = params.get("request_timeout")
+    if timeout is not None and not timeout > 0:
+        raise PrewarmError("request_timeout: must be a positive number of seconds, not %r" % timeout)
+    kubeconfig = params.get("kubeconfig")
+    if kubeconfig is not None and not isinstance(kubeconfig, (dict, str)):
+        raise PrewarmError("kubeconfig: must be a file path or a kubeconfig dictionary, not a %s" % type(kubeconfig).__name__)
+    # The client expands ~ in the path itself.
+    if isinstance(kubeconfig, str) and kubeconfig and not os.path.isfile(os.path.expanduser(kubeconfig)):
+        # The path itself is masked in the output (kubeconfig is no_log: it may be an inline kubeconfig).
+        raise PrewarmError("kubeconfig: no such file (the path is hidden because the option may hold credentials); "
+                           "check the kubeconfig option or K8S_AUTH_KUBECONFIG")
+    for option in _FILE_OPTIONS:
+        path = params.get(option)
+        if path and not os.path.isfile(path):
+            raise PrewarmError("%s: no such file %r" % (option, path))
+
+
 def build_api_client(params, pool_size=16):
     """Return a kubernetes ApiClient from the module's connection options.
 
     pool_size sizes urllib3's connection pool: the default of 4 would serialise a
     worker pool of 16 onto 4 sockets and discard the rest after each request.
     """
+    check_connection_options(params)
     configuration = k8s_client.Configuration()
     try:
         _load_kubeconfig(params, configuration)
     except (ConfigException, IOError, OSError, ValueError, TypeError) as exc:
-        raise PrewarmError("cannot load the connection settings (kubeconfig=%r, context=%r): %s"
-                           % (_describe_kubeconfig(params.get("kubeconfig")), params.get("context"), exc))
+        # A file that is not a kubeconfig (for example a YAML list) makes the client raise a bare TypeError.
+        raise PrewarmError("cannot load the connection settings (kubeconfig=%r, context=%r): %s%s"
+                           % (_describe_kubeconfig(params.get("kubeconfig")), params.get("context"), exc,
+                              "; is the kubeconfig option a kubeconfig file?" if isinstance(exc, TypeError) else ""))
     if params.get("host"):
         configuration.host = params["host"]
     if params.get("api_key"):
@@ -105,7 +175,10 @@ def build_api_client(params, pool_size=16):
     if not configuration.host:
         raise PrewarmError("no API server given: set host or a kubeconfig")
     configuration.connection_pool_maxsize = max(4, pool_size)
-    return k8s_client.ApiClient(configuration)
+    api_client = k8s_client.ApiClient(configuration)
+    # Operators find this collection's requests in their API audit logs by it.
+    api_client.user_agent = USER_AGENT
+    return api_client
 
 
 def _describe_kubeconfig(kubeconfig):
@@ -117,17 +190,50 @@ def api_host(api_client):
     return api_client.configuration.host
 
 
-def check_reachable(api_client, timeout):
-    """Fail before any change when the API server cannot be reached or refuses us.
+# Readable by anyone (the system:public-info-viewer role), and answered within the API server's
+# own health-check timeouts: with etcd down it says so in about 2 s, where a LIST hangs.
+READYZ_PATH = "/readyz?verbose"
+# Statuses by which /readyz reports an API server that is not ready to serve.
+NOT_READY_STATUSES = (500, 503)
 
-    /version is readable without credentials, so this lists one namespace-less object
-    that needs authentication to tell bad credentials apart from a healthy server.
+
+def readiness_problem(status, body):
+    """Why an API server whose /readyz answered `status` and `body` cannot serve us, or None.
+
+    Only a not-ready answer counts: a 401, 403 or 404 (anonymous requests off, a proxy in
+    front) says nothing about readiness, and the LIST that follows checks the rest.
     """
+    if status not in NOT_READY_STATUSES:
+        return None
+    failed = [line[3:].strip() for line in (body or "").splitlines() if line.startswith("[-]")]
+    return "not ready (HTTP %s from /readyz%s)" % (status, ": failed checks: " + ", ".join(failed) if failed else "")
+
+
+def _describe_transport_error(exc):
+    # urllib3 nests the cause (refused, timed out, TLS) in its reason; the rest is noise.
+    return str(getattr(exc, "reason", None) or exc)
+
+
+def check_reachable(api_client, timeout):
+    """Fail before any change when the API server cannot be reached, is not ready, or refuses us.
+
+    /readyz first, without retries: urllib3 would otherwise retry a GET that timed out
+    three times, four times the timeout in all. Then a LIST of one node, which needs
+    authentication, to tell bad credentials apart from a healthy server.
+    """
+    host = api_host(api_client)
+    try:
+        response = api_client.rest_client.pool_manager.request("GET", host + READYZ_PATH, timeout=timeout, retries=False)
+    except Exception as exc:  # urllib3 raises many types for DNS, TLS, refused connections and timeouts
+        raise ApiFailure("connecting: cannot reach the API server at %s: %s" % (host, _describe_transport_error(exc)))
+    problem = readiness_problem(response.status, response.data.decode("utf-8", "replace"))
+    if problem:
+        raise ApiFailure("connecting: the API server at %s is %s; nothing was changed" % (host, problem))
     try:
         k8s_client.CoreV1Api(api_client).list_node(limit=1, _request_timeout=timeout)
     except k8s_client.ApiException as exc:
         if exc.status == 403:
             return  # authenticated; what we may do is checked by each call
-        raise ApiFailure(describe_api_exception(exc, "connecting", api_host(api_client)))
-    except Exception as exc:  # urllib3 raises many types for DNS, TLS and refused connections
-        raise ApiFailure("connecting: cannot reach the API server at %s: %s" % (api_host(api_client), exc))
+        raise ApiFailure(describe_api_exception(exc, "connecting", host))
+    except Exception as exc:  # as above
+        raise ApiFailure("connecting: cannot reach the API server at %s: %s" % (host, _describe_transport_error(exc)))

@@ -45,3 +45,8 @@ PRELOADER_LABEL = "prewarm.k8s/preloader"
 # preloader scope `admitted`: the DaemonSet <name> runs only on nodes labelled
 # preload.prewarm.k8s/<name>=true; warmup adds that label a few nodes at a time (waves).
 ADMIT_LABEL_PREFIX = "preload.prewarm.k8s/"
+
+# The collection's version (galaxy.yml; a unit test keeps the two equal), sent as the User-Agent of
+# every API request so operators can tell our requests apart in their audit logs.
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "prewarm.k8s/" + COLLECTION_VERSION

@@ -31,7 +31,11 @@ except ImportError:
     pass  # client.api_module() reports the missing library
 
 MERGE_PATCH = "application/merge-patch+json"
-MAX_ATTEMPTS = 5
+# A node another controller keeps writing (labels, status-like annotations, cordons) moves its
+# resourceVersion between our read and our patch; ten tries with a growing back-off see it
+# through a writer that updates the node many times a second.
+MAX_ATTEMPTS = 10
+MAX_BACKOFF_SECONDS = 1.0
 
 
 def release_request(now, default_by):
@@ -66,8 +70,8 @@ def apply_plan(core, plan, request, timeout):
             if attempt >= MAX_ATTEMPTS:
                 raise PrewarmError("node kept changing under us: still HTTP 409 Conflict after %d attempts" % attempt)
         attempt += 1
-        # A little jitter keeps our retry from meeting the other writer's again.
-        time.sleep(random.uniform(0, 0.05 * attempt))
+        # Random (full jitter), growing back-off keeps our retry from meeting the other writer's again.
+        time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.01 * 2 ** attempt)))
         plan = plan_node(read_node(core, plan["name"], timeout), request)
     return plan
 

@@ -41,6 +41,8 @@ class WarmTracker(object):
         self._pods_on = dict((name, {}) for name in self._names)
         self.results = {}
         self._cold = set()
+        # Per node: the kubelet's last pull failure of each image (warmth.carry_last_failure).
+        self._last_failures = dict((name, {}) for name in self._names)
 
     def replace(self, kind, items):
         """Take a full LIST (the initial one, or a relist after the watch expired)."""
@@ -100,7 +102,7 @@ class WarmTracker(object):
             why = why_not_scheduled(node, self._pod_spec)
             if why:
                 note = "no preloader pod: " + why
-        result = evaluate(node, pod, self._images, self._require_ready, note)
+        result = evaluate(node, pod, self._images, self._require_ready, note, self._last_failures[name])
         self.results[name] = result
         if result["warm"]:
             self._cold.discard(name)

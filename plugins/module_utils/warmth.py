@@ -244,6 +244,29 @@ def _evaluate_image(entry, pod, progress):
     return _image_result(entry, PENDING, message=queued)
 
 
+def carry_last_failure(results, pod_uid, last_failures):
+    """The image results with the kubelet's last pull failure kept on images it is pulling again.
+
+    While the kubelet retries a failing pull, the init container's waiting reason alternates
+    between ErrImagePull/ImagePullBackOff and PodInitializing; a timeout that falls on a retry
+    would otherwise say only "pulling" and hide why. last_failures: {(pod uid, container):
+    (reason, message)} kept by the caller across evaluations, updated here; a new pod starts
+    afresh, and a present image forgets its failure.
+    """
+    carried = []
+    for image in results:
+        key = (pod_uid, image["container"])
+        if image["state"] == FAILED:
+            last_failures[key] = (image["reason"], image["message"])
+        elif image["state"] == PRESENT:
+            last_failures.pop(key, None)
+        elif image["state"] == PULLING and key in last_failures:
+            reason, message = last_failures[key]
+            image = dict(image, reason=reason, message="pulling again; the last attempt failed: %s" % (message or reason))
+        carried.append(image)
+    return carried
+
+
 def describe_image(image):
     """One phrase for an image that is not present: 'ref failed: Reason: message'."""
     text = "%s %s" % (image["image"], image["state"])
@@ -251,11 +274,12 @@ def describe_image(image):
     return text + (": " + details if details else "")
 
 
-def evaluate(node, pod, images, require_ready=True, no_pod_note=None):
+def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failures=None):
     """The warmth of one node.
 
     node: the Node dict; pod: the preloader pod that counts on it (see pick_pod) or None;
-    images: images_from_daemonset(); no_pod_note: why there is no pod, when known.
+    images: images_from_daemonset(); no_pod_note: why there is no pod, when known;
+    last_failures: the node's memory of pull failures (see carry_last_failure), or None.
     Returns {ready, warm, pod, images: [{image, container, state, digest, reason, message}], message}.
     """
     ready, not_ready = node_ready(node)
@@ -272,6 +296,8 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None):
     else:
         progress = _init_progress(pod)
         results = [_evaluate_image(entry, pod, progress) for entry in images]
+        if last_failures is not None:
+            results = carry_last_failure(results, pod["metadata"].get("uid") or pod["metadata"]["name"], last_failures)
         problems.extend(describe_image(image) for image in results if image["state"] != PRESENT)
         name = pod["metadata"]["name"]
         phase = (pod.get("status") or {}).get("phase")

@@ -43,6 +43,15 @@ TROUBLE = "TROUBLE"
 FATAL = "FATAL"
 
 
+def lean(obj):
+    """`obj` without metadata.managedFields, which nothing here reads and which is about half of a
+    Node's JSON: a 1,000-node pool's nodes and pods are kept in memory for the whole run."""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+    return obj
+
+
 class ApiListWatch(object):
     """LIST and WATCH one collection through the kubernetes client, as plain dicts."""
 
@@ -59,7 +68,7 @@ class ApiListWatch(object):
             response = self._list_func(limit=LIST_PAGE_SIZE, _continue=token, _preload_content=False,
                                        _request_timeout=self._request_timeout, **self._selectors)
             page = json.loads(response.data)
-            items.extend(page.get("items") or [])
+            items.extend(lean(item) for item in page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items, (page.get("metadata") or {}).get("resourceVersion")
@@ -73,7 +82,7 @@ class ApiListWatch(object):
                                     _request_timeout=(self._request_timeout, WATCH_WINDOW_SECONDS + self._request_timeout),
                                     **self._selectors)
         for event in stream:
-            yield {"type": event["type"], "object": event["raw_object"]}
+            yield {"type": event["type"], "object": lean(event["raw_object"])}
 
     def stop(self):
         if self._watch is not None:
@@ -127,13 +136,34 @@ def pump(kind, source, resource_version, events, stopping):
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
 
-def follow(streams, tracker, deadline, clock=time.monotonic):
+def _handle(tracker, trouble, counts, kind, event_type, payload):
+    if event_type == FATAL:
+        raise ApiFailure(describe_trouble(kind, payload))
+    if event_type == TROUBLE:
+        trouble[kind] = describe_trouble(kind, payload)
+        return
+    # Any event, a bookmark included, shows the stream works again.
+    if trouble.pop(kind, None) is not None:
+        counts["reconnects"] += 1
+    if event_type == RELIST:
+        counts["relists"] += 1
+        tracker.replace(kind, payload)
+    elif event_type != BOOKMARK:
+        tracker.apply(kind, event_type, payload)
+
+
+def follow(streams, tracker, deadline, clock=time.monotonic, counts=None):
     """Apply watch events to `tracker` until tracker.all_warm or clock() reaches `deadline`.
 
     streams: [(kind, source, resourceVersion of the initial LIST)]. Returns (all_warm,
     trouble) where trouble maps a stream to the last error it hit and has not recovered
     from (for the timeout message). Raises ApiFailure when a stream is refused for good.
+    counts: a dict to fill with "reconnects" (times a stream failed - lost its connection,
+    could not reopen it - and then delivered events again) and "relists" (LISTs after 410
+    Gone), so a module can report that it rode out an API server restart.
     """
+    counts = {} if counts is None else counts
+    counts.update(reconnects=0, relists=0)
     events = queue.Queue()
     stopping = threading.Event()
     threads = [threading.Thread(target=pump, args=(kind, source, version, events, stopping), name="watch-" + kind)
@@ -143,26 +173,28 @@ def follow(streams, tracker, deadline, clock=time.monotonic):
         # A thread blocked reading a stream must not keep the module from exiting.
         thread.daemon = True
         thread.start()
+    # A tracker with settle() (warmup's Waves) acts on what it saw - admits, releases - once per
+    # batch of events: everything queued is applied first, so a burst of 50 pods turning Ready is
+    # 50 releases sent together, not 50 round trips one after the other while the queue grows.
+    settle = getattr(tracker, "settle", None)
     try:
         while not tracker.all_warm:
             remaining = deadline - clock()
             if remaining <= 0:
                 break
             try:
-                kind, event_type, payload = events.get(timeout=remaining)
+                batch = [events.get(timeout=remaining)]
             except queue.Empty:
                 break
-            if event_type == FATAL:
-                raise ApiFailure(describe_trouble(kind, payload))
-            if event_type == TROUBLE:
-                trouble[kind] = describe_trouble(kind, payload)
-                continue
-            # Any event, a bookmark included, shows the stream works again.
-            trouble.pop(kind, None)
-            if event_type == RELIST:
-                tracker.replace(kind, payload)
-            elif event_type != BOOKMARK:
-                tracker.apply(kind, event_type, payload)
+            while settle is not None:
+                try:
+                    batch.append(events.get_nowait())
+                except queue.Empty:
+                    break
+            for kind, event_type, payload in batch:
+                _handle(tracker, trouble, counts, kind, event_type, payload)
+            if settle is not None:
+                settle()
         return tracker.all_warm, trouble
     finally:
         stopping.set()

@@ -69,10 +69,12 @@ class Waves(object):
     {name: why} nodes that must not be admitted (disk check, no pod possible); actions: an
     object with admit(names) and release(nodes) (the latest Node dicts), each returning
     {name: error text or None};
-    clock: a function returning the wall-clock time in seconds, for the timestamps.
+    clock: a function returning the wall-clock time in seconds, for the timestamps;
+    batched: apply() and replace() only take note, and settle() decides and writes once for
+    all the events taken note of since (watcher.follow calls it after each batch of events).
     """
 
-    def __init__(self, names, tracker, label, max_pulling, gated, release, refused, actions, clock):
+    def __init__(self, names, tracker, label, max_pulling, gated, release, refused, actions, clock, batched=False):
         self.names = list(names)
         self.wanted = frozenset(self.names)
         self.tracker = tracker
@@ -87,6 +89,10 @@ class Waves(object):
         self.nodes = {}  # the latest Node dict of each name, so a release plans from what the watch saw
         self.admitted_at, self.warm_at, self.released_at, self.errors = {}, {}, {}, {}
         self.max_pulling_seen = 0
+        self.batched = batched
+        # Nodes whose warmth may have changed since the last decision: only they are looked at,
+        # so deciding after an event costs the same on a pool of 10 nodes or 3,000.
+        self._dirty = set(self.names)
 
     def start(self, node_items):
         """Begin from the initial node LIST (the tracker already holds the nodes and pods)."""
@@ -111,12 +117,22 @@ class Waves(object):
             for node in items:
                 self._see(node)
         self.tracker.replace(kind, items)
-        self.advance()
+        self._dirty.update(self.names)
+        if not self.batched:
+            self.advance()
 
     def apply(self, kind, event_type, obj):
         if kind == NODES and event_type != "DELETED":
             self._see(obj)
-        self.tracker.apply(kind, event_type, obj)
+        if kind == NODES:
+            self._dirty.add(obj["metadata"]["name"])
+        # The tracker names the node a pod event re-evaluated.
+        self._dirty.add(self.tracker.apply(kind, event_type, obj))
+        if not self.batched:
+            self.advance()
+
+    def settle(self):
+        """Decide and write for every event taken note of since the last call (batched mode)."""
         self.advance()
 
     @property
@@ -153,8 +169,10 @@ class Waves(object):
 
     def _note_warm(self):
         now = self.clock()
-        for name in self.names:
-            if name not in self.warm_at and name not in self.refused and self.tracker.results.get(name, {}).get("warm"):
+        dirty, self._dirty = self._dirty, set()
+        for name in dirty:
+            if name in self.wanted and name not in self.warm_at and name not in self.refused \
+                    and self.tracker.results.get(name, {}).get("warm"):
                 self.warm_at[name] = now
 
     def advance(self):

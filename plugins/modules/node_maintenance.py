@@ -68,6 +68,17 @@ options:
         otherwise look like success.
     type: bool
     default: false
+  missing:
+    description:
+      - What a name in O(names) that is no node of the cluster does.
+      - V(fail) fails the run before any node changes (a typo must not look like success).
+      - V(report) changes the other nodes and reports each missing one as V(failed) in
+        RV(nodes), with the error C(no such node); the run then fails with that per-node
+        result. For plays that read their nodes earlier, where a node deleted since must not stop
+        the others.
+    type: str
+    choices: [fail, report]
+    default: fail
   state:
     description:
       - V(present) marks the nodes, V(absent) releases them.
@@ -286,6 +297,7 @@ ARGUMENT_SPEC = dict(
     names=dict(type="list", elements="str"),
     label_selector=dict(type="str"),
     allow_empty=dict(type="bool", default=False),
+    missing=dict(type="str", choices=["fail", "report"], default="fail"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     taint=dict(type="dict", apply_defaults=True, options=dict(
         key=dict(type="str", default=MAINTENANCE_KEY, no_log=False),
@@ -336,6 +348,7 @@ def run(module):
         listed=_list_nodes(core, None, timeout) if names else None,
         selected=_list_nodes(core, selector, timeout) if selector else None,
         allow_empty=params["allow_empty"],
+        missing_ok=params["missing"] == "report",
     )
     plans = _plan_all(nodes, request)
     if module.check_mode:
@@ -343,7 +356,14 @@ def run(module):
     else:
         outcomes = [(result or plan, exc) for plan, result, exc in run_concurrently(
             lambda plan: apply_plan(core, plan, request, timeout), plans, params["workers"])]
-    return _result(outcomes, module.check_mode, module._diff)
+    found = set(node["metadata"]["name"] for node in nodes)
+    outcomes.extend((_gone(name), PrewarmError("no such node (deleted since the play read it?)")) for name in names if name not in found)
+    return _result(sorted(outcomes, key=lambda outcome: outcome[0]["name"]), module.check_mode, module._diff)
+
+
+def _gone(name):
+    """The plan-shaped entry of a named node that is not in the cluster."""
+    return {"name": name, "action": FAILED, "patch": None, "record": None, "warnings": [], "before": None, "after": None}
 
 
 def _plan_all(nodes, request):

@@ -129,6 +129,7 @@ options:
   priority_class_name:
     description:
       - PriorityClass of the pods, for example one above your workloads so a full node still runs the preloader.
+      - It must exist (checked before any change, when the identity may read PriorityClasses).
     type: str
   labels:
     description:
@@ -381,6 +382,20 @@ def ensure_absent(daemonsets, live, check_mode):
                 msg="DaemonSet %s %s" % (daemonsets.where, "would be deleted (check mode)" if check_mode else "deleted"))
 
 
+def check_priority_class(api_client, name, timeout):
+    """Fail when the PriorityClass does not exist: the DaemonSet would be accepted but no pod ever created.
+
+    An identity not allowed to read PriorityClasses (403) is not stopped here; the pods' events then tell.
+    """
+    try:
+        k8s_client.SchedulingV1Api(api_client).read_priority_class(name, _request_timeout=timeout)
+    except k8s_client.ApiException as exc:
+        if exc.status == 404:
+            raise PrewarmError("priority_class_name: PriorityClass %r does not exist; no preloader pod could be created" % name)
+        if exc.status != 403:
+            raise ApiFailure(describe_api_exception(exc, "reading PriorityClass %s" % name, api_host(api_client)))
+
+
 def run(module):
     params = module.params
     present = params["state"] == "present"
@@ -392,6 +407,8 @@ def run(module):
         manifest = None
     api_client = build_api_client(params, pool_size=1)
     check_reachable(api_client, params["request_timeout"])
+    if present and manifest["spec"]["template"]["spec"].get("priorityClassName"):
+        check_priority_class(api_client, params["priority_class_name"], params["request_timeout"])
     daemonsets = DaemonSets(api_client, params["namespace"], params["name"], params["request_timeout"])
     live = daemonsets.read()
     problem = ownership_problem(live) if live is not None else None

@@ -204,6 +204,15 @@ msg:
   returned: always
   type: str
   sample: "timed out after 600s: 1 of 3 nodes not warm: node-3: 127.0.0.1:5000/big:1 failed: ImagePullBackOff: Back-off pulling image"
+watch:
+  description:
+    - How the node and pod watches fared while waiting. C(reconnects) counts the times a watch failed (its connection
+      was lost or could not be reopened, for example while the API server restarted) and then delivered events
+      again, resumed from the last resourceVersion it had seen; C(relists) counts the fresh LISTs made when that
+      resourceVersion had expired (HTTP 410 Gone). Both 0 when the module did not wait.
+  returned: always
+  type: dict
+  sample: {reconnects: 1, relists: 0}
 elapsed:
   description: Seconds the module spent reading and waiting.
   returned: always
@@ -289,13 +298,13 @@ def run(params):
     tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"])
     tracker.replace(NODES, node_items)
     tracker.replace(PODS, pod_items)
-    trouble = {}
+    trouble, watch = {}, {"reconnects": 0, "relists": 0}
     if params["wait"] and not tracker.all_warm:
         _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], tracker,
-                                started + params["timeout"])
+                                started + params["timeout"], counts=watch)
 
     result = dict(changed=False, nodes=tracker.results, warm=tracker.warm(), cold=tracker.cold(),
-                  all_warm=tracker.all_warm, images=images, elapsed=round(time.monotonic() - started, 3))
+                  all_warm=tracker.all_warm, images=images, watch=watch, elapsed=round(time.monotonic() - started, 3))
     failure = None
     if not tracker.all_warm and (params["wait"] or params["fail_on_cold"]):
         failure = timeout_message(tracker.results, tracker.cold(), params["timeout"] if params["wait"] else None,

@@ -247,6 +247,15 @@ max_pulling_seen:
   returned: always
   type: int
   sample: 2
+watch:
+  description:
+    - How the node and pod watches fared while waiting. C(reconnects) counts the times a watch failed (its connection
+      was lost or could not be reopened, for example while the API server restarted) and then delivered events
+      again, resumed from the last resourceVersion it had seen; C(relists) counts the fresh LISTs made when that
+      resourceVersion had expired (HTTP 410 Gone). Both 0 when the module did not wait.
+  returned: always
+  type: dict
+  sample: {reconnects: 1, relists: 0}
 elapsed:
   description: Seconds the module spent.
   returned: always
@@ -322,7 +331,7 @@ def check_params(params):
             raise InvalidInput("%s: must be at least 1, not %r" % (option, params[option]))
     if not 1 <= params["image_gc_high_threshold"] <= 100:
         raise InvalidInput("image_gc_high_threshold: must be a percentage from 1 to 100, not %r" % params["image_gc_high_threshold"])
-    return check_node_names(params["nodes"]), check_image_sizes(params["image_sizes"], "image_sizes")
+    return check_node_names(params["nodes"], "nodes"), check_image_sizes(params["image_sizes"], "image_sizes")
 
 
 def _timestamp(seconds):
@@ -471,7 +480,7 @@ def run(params, check_mode, diff_mode):
     names, given_sizes = check_params(params)
     if not names:
         return dict(changed=False, nodes={}, warm=[], cold=[], released=[], admitted=[], refused={}, scope=None,
-                    max_pulling_seen=0, elapsed=0.0, msg="no nodes given: nothing to do"), None, []
+                    max_pulling_seen=0, watch={"reconnects": 0, "relists": 0}, elapsed=0.0, msg="no nodes given: nothing to do"), None, []
     api_client = build_api_client(params, pool_size=params["workers"] + 4)
     check_reachable(api_client, params["request_timeout"])
     daemonset = read_daemonset(api_client, params)
@@ -506,12 +515,14 @@ def run(params, check_mode, diff_mode):
     tracker.replace(NODES, node_items)
     tracker.replace(PODS, pod_items)
     actions = NodeActions(core, label, params["request_timeout"], params["workers"], dry_run=check_mode)
-    waves = Waves(names, tracker, label, params["max_pulling"], scope == ADMITTED, params["release"], refused, actions, time.time)
+    waves = Waves(names, tracker, label, params["max_pulling"], scope == ADMITTED, params["release"], refused, actions, time.time,
+                  batched=True)
     # Every check is done and all state read: the first writes happen here.
     waves.start(node_items)
-    trouble = {}
+    trouble, watch = {}, {"reconnects": 0, "relists": 0}
     if not check_mode and not waves.all_warm:
-        _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], waves, started + params["timeout"])
+        _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], waves, started + params["timeout"],
+                                counts=watch)
     timed_out = not check_mode and not waves.all_warm
     warnings.extend(actions.warnings)
     warnings.extend(trouble.values())
@@ -521,7 +532,7 @@ def run(params, check_mode, diff_mode):
         warm=[name for name in names if name in waves.warm_at], cold=waves.cold(),
         released=[name for name in names if name in waves.released_at and actions.plans[name]["patch"]],
         admitted=[name for name in names if name in waves.admitted_at],
-        refused=waves.refused, scope=scope, max_pulling_seen=waves.max_pulling_seen,
+        refused=waves.refused, scope=scope, max_pulling_seen=waves.max_pulling_seen, watch=watch,
         elapsed=round(time.monotonic() - started, 3))
     result["changed"] = bool(result["released"] or result["admitted"])
     if diff_mode:

@@ -4,7 +4,12 @@ Bring it up with `make cluster-up` (as root). Where things are:
 - PREWARM_KUBECONFIG: admin kubeconfig (default $PREWARM_CLUSTER_DIR/kubeconfig);
 - PREWARM_CLUSTER_DIR: the cluster's state (default /var/lib/prewarm-k8s-cluster), with
   images.json (the test images: name -> {ref, digest, size}) and kubelet/config.yaml;
-- PREWARM_REAL_NODE, PREWARM_KWOK_POOLS: as given to cluster-up (defaults below).
+- PREWARM_REAL_NODE, PREWARM_KWOK_POOLS: as given to cluster-up (defaults below);
+- PREWARM_TEST_IDENTITY: `admin` (default) or `operator`. With `operator`, the modules and playbooks the tests run
+  act as the ServiceAccount of rbac/ (installed for the session under names of its own, with a token from the
+  TokenRequest API): the `kubeconfig` fixture and PREWARM_KUBECONFIG (read by tests/demo/vars.yml) name its
+  kubeconfig, and each `namespace` gets the preloader RoleBinding. The tests' own setup and checks stay admin
+  (`admin_kubeconfig`, `api_client`, `core_v1`, `apps_v1`).
 A cluster that is not up fails the tests that need it, with the reason; nothing is skipped.
 """
 import json
@@ -16,6 +21,8 @@ import pytest
 
 from kubernetes import client, config, watch
 
+from rbac_helpers import Identity
+
 CLUSTER_TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cluster")
 
 
@@ -25,7 +32,7 @@ def cluster_dir():
 
 
 @pytest.fixture(scope="session")
-def kubeconfig(cluster_dir):
+def admin_kubeconfig(cluster_dir):
     path = os.environ.get("PREWARM_KUBECONFIG") or os.path.join(cluster_dir, "kubeconfig")
     if not os.path.isfile(path):
         pytest.fail(f"no kubeconfig at {path}: the test cluster is not up (run `make cluster-up` as root)")
@@ -38,8 +45,37 @@ def kubeconfig(cluster_dir):
 
 
 @pytest.fixture(scope="session")
-def api_client(kubeconfig):
-    return config.new_client_from_config(config_file=kubeconfig)
+def operator_identity(admin_kubeconfig, tmp_path_factory):
+    """With PREWARM_TEST_IDENTITY=operator: the rbac/ identity (rbac_helpers.Identity) for the session, else None."""
+    mode = os.environ.get("PREWARM_TEST_IDENTITY", "admin")
+    if mode not in ("admin", "operator"):
+        pytest.fail(f"PREWARM_TEST_IDENTITY={mode!r}: must be admin or operator")
+    if mode == "admin":
+        yield None
+        return
+    identity = Identity(config.new_client_from_config(config_file=admin_kubeconfig), f"prewarm-op-{uuid.uuid4().hex[:8]}").apply()
+    # Long enough for the whole suite; the namespace (and with it the ServiceAccount) is deleted at the end.
+    identity.kubeconfig = identity.write_kubeconfig(str(tmp_path_factory.mktemp("operator") / "kubeconfig"), identity.token(4 * 3600))
+    # Playbooks run by the tests take their kubeconfig from PREWARM_KUBECONFIG (tests/demo/vars.yml).
+    saved = os.environ.get("PREWARM_KUBECONFIG")
+    os.environ["PREWARM_KUBECONFIG"] = identity.kubeconfig
+    yield identity
+    if saved is None:
+        del os.environ["PREWARM_KUBECONFIG"]
+    else:
+        os.environ["PREWARM_KUBECONFIG"] = saved
+    identity.delete()
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(admin_kubeconfig, operator_identity):
+    """The kubeconfig the modules and playbooks under test are given: admin, or the operator's (PREWARM_TEST_IDENTITY)."""
+    return operator_identity.kubeconfig if operator_identity else admin_kubeconfig
+
+
+@pytest.fixture(scope="session")
+def api_client(admin_kubeconfig):
+    return config.new_client_from_config(config_file=admin_kubeconfig)
 
 
 @pytest.fixture(scope="session")
@@ -92,10 +128,12 @@ def kubelet_restart(kubeconfig):  # pylint: disable=unused-argument
 
 
 @pytest.fixture
-def namespace(core_v1):
-    """A fresh namespace for one test, deleted (with what it holds) afterwards."""
+def namespace(core_v1, operator_identity):
+    """A fresh namespace for one test, deleted (with what it holds) afterwards; the operator may run preloaders there."""
     name = f"prewarm-it-{uuid.uuid4().hex[:8]}"
     core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    if operator_identity:
+        operator_identity.bind_preloader(name)
     yield name
     core_v1.delete_namespace(name, propagation_policy="Background")
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Integration tests (pytest) and the roles' molecule scenarios against the local test cluster.
+# Integration tests (pytest), the roles' molecule scenarios and the benchmark's smoke run (50 nodes,
+# both ways, end states checked, no timing) against the local test cluster.
 # Brings the cluster up (idempotent); a
 # cluster that this run had to start is torn down again at the end, one that was already up
 # (a developer's) is left running.
@@ -18,6 +19,7 @@ fi
 rc=$?
 # molecule calls ansible-config and friends from PATH: the venv's bin first.
 (cd "$root" && PATH="$(dirname "$python"):$PATH" molecule test --all) || rc=1
+PREWARM_BENCH_POOL=bench-smoke "$python" "$root/tests/bench/bench.py" --sizes 50 --max-pulling 10 --smoke || rc=1
 if [ "$was_up" = false ] && [ -z "${PREWARM_KEEP_CLUSTER:-}" ]; then
   "$root/tests/cluster/cluster-down.sh" || rc=1
 fi

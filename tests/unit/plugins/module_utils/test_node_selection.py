@@ -66,3 +66,17 @@ def test_empty_names_without_selector_is_loud_by_default():
 
 def test_allow_empty():
     assert select_nodes([], "pool=gpu", None, [], allow_empty=True) == []
+
+
+def test_missing_ok_leaves_out_unknown_names_for_the_caller_to_report():
+    # A node deleted since the play read it: the others are still selected.
+    assert names_of(select_nodes(["a", "gone"], None, nodes("a", "b"), None, missing_ok=True)) == ["a"]
+
+
+def test_missing_ok_with_every_name_gone_selects_nothing_without_the_empty_error():
+    assert select_nodes(["gone"], None, nodes("a"), None, missing_ok=True) == []
+
+
+def test_a_bad_node_name_is_reported_under_the_option_it_came_from():
+    with pytest.raises(InvalidInput, match=r"^nodes: invalid name 'kwok_gpu_0'"):
+        check_node_names(["kwok_gpu_0"], "nodes")

@@ -307,3 +307,35 @@ def test_timeout_message_caps_the_list_of_nodes():
     assert "node-019" in text
     assert "node-020" not in text
     assert text.endswith("and 5 more (see nodes)")
+
+
+ERR_PULL = {"waiting": {"reason": "ErrImagePull", "message": "failed to resolve reference: not found"}}
+
+
+def test_a_retry_keeps_the_last_pull_failure_in_the_message():
+    # The kubelet shows PodInitializing while it pulls again after a failure (seen on kubelet 1.34).
+    memory = {}
+    first = evaluate(node(), pod({"install-agent": DONE, "pull-0": DONE, "pull-1": ERR_PULL}), IMAGES, last_failures=memory)
+    assert states(first) == ["present", "failed", "pending"]
+    retry = evaluate(node(), pod({"install-agent": DONE, "pull-0": DONE, "pull-1": INITIALIZING}), IMAGES, last_failures=memory)
+    pulling = retry["images"][1]
+    assert pulling["state"] == "pulling" and pulling["reason"] == "ErrImagePull"
+    assert pulling["message"] == "pulling again; the last attempt failed: failed to resolve reference: not found"
+    assert retry["message"].startswith("127.0.0.1:5000/big:1 pulling: ErrImagePull: pulling again; the last attempt failed: "
+                                       "failed to resolve reference: not found")
+
+
+def test_a_present_image_or_a_new_pod_forgets_the_failure():
+    memory = {}
+    evaluate(node(), pod({"install-agent": DONE, "pull-0": ERR_PULL}), IMAGES, last_failures=memory)
+    done = evaluate(node(), pod({"install-agent": DONE, "pull-0": DONE, "pull-1": INITIALIZING}), IMAGES, last_failures=memory)
+    assert done["images"][0]["state"] == "present" and done["images"][1]["reason"] is None
+    assert not memory
+    evaluate(node(), pod({"install-agent": DONE, "pull-0": ERR_PULL}), IMAGES, last_failures=memory)
+    fresh = evaluate(node(), pod({"install-agent": DONE, "pull-0": INITIALIZING}, name="preload-new"), IMAGES, last_failures=memory)
+    assert fresh["images"][0]["state"] == "pulling" and fresh["images"][0]["reason"] is None
+
+
+def test_without_memory_a_retry_is_plain_pulling():
+    result = evaluate(node(), pod({"install-agent": DONE, "pull-0": INITIALIZING}), IMAGES)
+    assert result["images"][0]["state"] == "pulling" and result["images"][0]["reason"] is None

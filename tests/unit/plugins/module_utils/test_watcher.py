@@ -188,3 +188,60 @@ def test_api_list_follows_continue_tokens():
     assert version == "9"
     assert [call["_continue"] for call in calls] == [None, "next"]
     assert all(call["label_selector"] == "app=x" and call["limit"] == watcher.LIST_PAGE_SIZE for call in calls)
+
+
+def test_counts_report_each_reconnect_and_relist():
+    # An API server restart: the stream breaks, reopening it is refused twice, then a 410 (its
+    # history was lost) and a relist, then the awaited event.
+    pods = FakeSource([[event("ADDED", "pod-1", "12"), ConnectionResetError("reset by peer")],
+                       [ConnectionRefusedError("connection refused")],
+                       [StatusError(410, "Expired")],
+                       [event("MODIFIED", "done", "51")]],
+                      relists=[([{"metadata": {"name": "pod-1"}}], "50")])
+    counts = {}
+    assert watcher.follow([("pods", pods, "10")], RecordingTracker("done"), time.monotonic() + 5, counts=counts)[0] is True
+    assert counts == {"reconnects": 1, "relists": 1}
+
+
+def test_counts_stay_zero_for_a_watch_that_never_failed():
+    counts = {}
+    pods = FakeSource([[event("MODIFIED", "done", "13")]])
+    watcher.follow([("pods", pods, "10")], RecordingTracker("done"), time.monotonic() + 5, counts=counts)
+    assert counts == {"reconnects": 0, "relists": 0}
+
+
+class SettlingTracker(RecordingTracker):
+    """Records, at each settle(), how many events it had seen: the loop must settle after every batch."""
+
+    def __init__(self, until):
+        super(SettlingTracker, self).__init__(until)
+        self.settled_at = []
+        self._warm_seen = False
+
+    def apply(self, kind, event_type, obj):
+        self.seen.append((kind, event_type, obj["metadata"]["name"]))
+        self._warm_seen = self._warm_seen or obj["metadata"]["name"] == self._until
+
+    def settle(self):
+        self.settled_at.append(len(self.seen))
+        # Like warmup's Waves: warm only once it has acted on what it saw.
+        self.all_warm = self._warm_seen
+
+
+def test_a_tracker_with_settle_gets_every_queued_event_before_it_settles():
+    events = [event("MODIFIED", "n%d" % i, str(i)) for i in range(50)] + [event("MODIFIED", "done", "50")]
+    tracker = SettlingTracker("done")
+    warm, trouble = follow([("nodes", FakeSource([events]), "0")], tracker)
+    assert warm and trouble == {}
+    assert [name for _kind, _type, name in tracker.seen] == ["n%d" % i for i in range(50)] + ["done"]
+    # Settled after the last event, never more often than once per event, and each time with more events seen.
+    assert tracker.settled_at[-1] == 51
+    assert len(tracker.settled_at) <= 51
+    assert tracker.settled_at == sorted(set(tracker.settled_at))
+
+
+def test_listed_and_watched_objects_are_kept_without_managed_fields():
+    node = {"metadata": {"name": "n", "resourceVersion": "1", "managedFields": [{"manager": "kubelet"}]}, "spec": {}}
+    assert watcher.lean(node) == {"metadata": {"name": "n", "resourceVersion": "1"}, "spec": {}}
+    assert watcher.lean({"metadata": {"resourceVersion": "2"}}) == {"metadata": {"resourceVersion": "2"}}
+    assert watcher.lean({}) == {}

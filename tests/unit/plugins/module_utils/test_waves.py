@@ -199,3 +199,31 @@ def test_admission_problem_names_why_no_pod_would_run():
                "spec": {"taints": [{"key": "gpu", "value": "yes", "effect": "NoSchedule"}]}}
     assert "taint gpu=yes:NoSchedule" in admission_problem(tainted, pod_spec, LABEL)
     assert "labels" in node("a")["metadata"] and LABEL not in node("a")["metadata"]["labels"]
+
+
+def test_batched_waves_decide_once_per_batch_and_release_a_burst_together():
+    tracker = FakeTracker(["a", "b", "c", "d"])
+    actions = FakeActions()
+    run = Waves(["a", "b", "c", "d"], tracker, LABEL, 3, True, True, {}, actions, clock=lambda: 7.0, batched=True)
+    run.start([node(name) for name in "abcd"])
+    assert actions.admitted == [["a", "b", "c"]]
+    for name in ("a", "b"):
+        tracker.results[name] = {"warm": True, "message": "warm"}
+        run.apply(NODES, "MODIFIED", node(name, admitted=True))
+    # Taken note of, not acted on: the writes wait for settle().
+    assert actions.released == [] and actions.admitted == [["a", "b", "c"]]
+    run.settle()
+    assert actions.released == [["a", "b"]]
+    assert actions.admitted == [["a", "b", "c"], ["d"]]
+    assert run.warm_at == {"a": 7.0, "b": 7.0}
+
+
+def test_only_nodes_touched_by_an_event_are_looked_at_again():
+    run = waves(["a", "b", "c"], max_pulling=3)
+    # b's warmth changes without an event for b (cannot happen with the real tracker): not noticed.
+    run.tracker.results["b"] = {"warm": True, "message": "warm"}
+    turn_warm(run, "a")
+    assert run.actions.released == [["a"]]
+    run.replace(NODES, [node(name, admitted=True) for name in "abc"])
+    # A relist touches every node.
+    assert run.actions.released == [["a"], ["b"]]

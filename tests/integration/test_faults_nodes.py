@@ -1,0 +1,259 @@
+"""Nodes changed under the collection: another writer on the same nodes, nodes deleted or renamed mid-window.
+
+- Another process patches the nodes in a tight loop (its own taints with resourceVersion and retry on 409, its own
+  label, cordon on and off) while node_maintenance marks and releases them and warmup releases them: its last writes
+  are all there afterwards, and ours ended as asked.
+- A node deleted (or "renamed": deleted, and a node of another name joins the pool) while os_upgrade is in its
+  upgrade step or its warm wait: the run goes on with the other nodes, releases them, and its exit code and message
+  name the node that went away; no traceback.
+- node_maintenance, warmup and warm_status given a node that does not exist: a clear error naming it, before any change.
+"""
+import threading
+import uuid
+
+from kubernetes import client, config
+from kubernetes.client import ApiException
+
+from run_ansible import run_module
+from test_faults_kill import (
+    MAINTENANCE_KEY,
+    POOL_TAINT_KEY,
+    delete_nodes,
+    finish,
+    hold_warm,
+    kwok_node,
+    lift_warm,
+    make_kwok_nodes,
+    new_namespace,
+    open_gate,
+    os_upgrade_window,
+    our_taint,
+    record_of,
+    start_os_upgrade,
+    watch_for,
+)
+
+MERGE = "application/merge-patch+json"
+THEIRS = "other.test/"
+
+
+class OtherWriter(threading.Thread):
+    """Another tool writing the same nodes as fast as it can, remembering what it last wrote successfully.
+
+    Its taints: other.test/writer=<k> and one of three rotating other.test/rot-<k % 3>, replaced as a whole list read
+    with its resourceVersion (409: read again). Its label other.test/k=<k>. On `cordon_names` it sets unschedulable to
+    k % 2 == 1.
+    """
+
+    def __init__(self, kubeconfig, names, cordon_names):
+        super().__init__(daemon=True)
+        self.api_client = config.new_client_from_config(config_file=kubeconfig)
+        self.api = client.CoreV1Api(self.api_client)
+        self.names, self.cordon_names = names, cordon_names
+        self.last = dict((name, {}) for name in names)
+        self.rounds = self.conflicts = 0
+        self.errors = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopping.is_set():
+                self.rounds += 1
+                for name in self.names:
+                    self._taints(name, self.rounds)
+                    self.api.patch_node(name, {"metadata": {"labels": {THEIRS + "k": str(self.rounds)}}}, _content_type=MERGE)
+                    self.last[name]["label"] = str(self.rounds)
+                    if name in self.cordon_names:
+                        cordon = self.rounds % 2 == 1
+                        self.api.patch_node(name, {"spec": {"unschedulable": cordon}}, _content_type=MERGE)
+                        self.last[name]["unschedulable"] = cordon
+        except Exception as exc:  # pylint: disable=broad-except
+            self.errors.append(repr(exc))
+
+    def _taints(self, name, k):
+        theirs = [{"key": THEIRS + "writer", "value": str(k), "effect": "NoSchedule"},
+                  {"key": THEIRS + "rot-%d" % (k % 3), "value": "x", "effect": "PreferNoSchedule"}]
+        while True:
+            node = self.api.read_node(name)
+            keep = [self.api_client.sanitize_for_serialization(t) for t in node.spec.taints or [] if not t.key.startswith(THEIRS)]
+            body = {"metadata": {"resourceVersion": node.metadata.resource_version}, "spec": {"taints": keep + theirs}}
+            try:
+                self.api.patch_node(name, body, _content_type=MERGE)
+                self.last[name]["taints"] = sorted((t["key"], t["value"], t["effect"]) for t in theirs)
+                return
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                self.conflicts += 1
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=30)
+        assert not self.errors, self.errors
+
+
+def _theirs(node):
+    return {"taints": sorted((t.key, t.value, t.effect) for t in node.spec.taints or [] if t.key.startswith(THEIRS)),
+            "label": (node.metadata.labels or {}).get(THEIRS + "k"), "unschedulable": bool(node.spec.unschedulable)}
+
+
+def test_another_writer_on_the_same_nodes_keeps_its_writes_and_ours_end_as_asked(kubeconfig, core_v1, test_images):
+    pool = "fw" + uuid.uuid4().hex[:5]
+    names = ["kwok-%s-%d" % (pool, i) for i in range(3)]
+    theirs_cordoned, ours_cordoned, toggled = names
+    namespace = new_namespace(core_v1, "prewarm-faults")
+    daemonset = "preload-" + pool
+    make_kwok_nodes(core_v1, pool, names)
+    writer = OtherWriter(kubeconfig, names, [toggled])
+    try:
+        # Their cordon, before ours: a release must leave it.
+        core_v1.patch_node(theirs_cordoned, {"spec": {"unschedulable": True}}, _content_type=MERGE)
+        made = run_module("preloader", {
+            "kubeconfig": kubeconfig, "name": daemonset, "namespace": namespace, "scope": "admitted", "node_selector": {"pool": pool},
+            "images": [test_images["small"]["ref"]], "agent_image": test_images["agent"]["ref"] + "@" + test_images["agent"]["digest"],
+            # The other writer's NoSchedule taint too: else warmup rightly refuses the nodes (no preloader pod possible).
+            "tolerations": [{"key": POOL_TAINT_KEY, "operator": "Equal", "value": pool, "effect": "NoSchedule"},
+                            {"key": THEIRS + "writer", "operator": "Exists"}]})
+        assert not made.get("failed"), made["msg"]
+        writer.start()
+
+        for marked_names, cordon in (([theirs_cordoned, ours_cordoned], True), ([toggled], False)):
+            marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": marked_names, "cordon": cordon,
+                                                     "reason": "concurrent writer test"})
+            assert not marked.get("failed"), marked["msg"]
+            assert marked["summary"]["marked"] == len(marked_names), marked
+        for name in names:
+            node = core_v1.read_node(name)
+            record = record_of(node)
+            assert our_taint(node) and (node.metadata.labels or {}).get(MAINTENANCE_KEY) == "true", name
+            assert record["reason"] == "concurrent writer test" and record["owned"]["cordon"] == (name == ours_cordoned), record
+        assert core_v1.read_node(theirs_cordoned).spec.unschedulable and core_v1.read_node(ours_cordoned).spec.unschedulable
+
+        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [theirs_cordoned], "state": "absent"})
+        assert not released.get("failed"), released["msg"]
+        warmed = run_module("warmup", {"kubeconfig": kubeconfig, "name": daemonset, "namespace": namespace,
+                                       "nodes": [ours_cordoned, toggled], "timeout": 60, "image_fs_check": False})
+        assert not warmed.get("failed"), warmed["msg"]
+        assert sorted(warmed["released"]) == sorted([ours_cordoned, toggled]), warmed
+        rounds_during = writer.rounds
+    finally:
+        if writer.is_alive():
+            writer.stop()
+        core_v1.delete_namespace(namespace, propagation_policy="Background")
+
+    try:
+        print("\n[faults] the other writer did %d rounds over %d nodes while we ran, and met %d conflicts (HTTP 409)"
+              % (rounds_during, len(names), writer.conflicts))
+        assert rounds_during > 20, "the other writer hardly ran"
+        for name in names:
+            node = core_v1.read_node(name)
+            seen = _theirs(node)
+            # Theirs: the last taints and label they wrote; their cordon stays, their last cordon write holds.
+            assert seen["taints"] == writer.last[name]["taints"], (name, seen, writer.last[name])
+            assert seen["label"] == writer.last[name]["label"], (name, seen, writer.last[name])
+            expected_cordon = {theirs_cordoned: True, ours_cordoned: False}.get(name, writer.last[name].get("unschedulable"))
+            assert seen["unschedulable"] == expected_cordon, (name, seen)
+            # Ours: released, nothing of ours left.
+            assert not our_taint(node) and record_of(node) is None and MAINTENANCE_KEY not in (node.metadata.labels or {}), name
+    finally:
+        delete_nodes(core_v1, names)
+
+
+def _no_traceback(output):
+    assert "Traceback" not in output and "MODULE FAILURE" not in output, output[-4000:]
+
+
+def _released(core_v1, name):
+    node = core_v1.read_node(name)
+    return not our_taint(node) and record_of(node) is None and not node.spec.unschedulable
+
+
+def _add_renamed_node(core_v1, window):
+    """The deleted node comes back under another name, in the same pool (as a reinstalled machine may)."""
+    name = "kwok-%s-renamed" % window["pool"]
+    window["extra_nodes"].append(name)
+    core_v1.create_node(kwok_node(name, window["pool"]))
+    return name
+
+
+def _check_gone_node_reported(core_v1, window, gone, renamed, code, output):
+    _no_traceback(output)
+    assert code == 2, "exit %s:\n%s" % (code, output[-4000:])
+    failure = [line for line in output.splitlines() if "node(s) failed and stay under maintenance" in line]
+    assert failure and gone in failure[0], output[-4000:]
+    summary = [line for line in output.splitlines() if " | pool %s |" % window["pool"] in line]
+    assert any(gone in line and "failed at" in line for line in summary), summary
+    for name in window["names"]:
+        if name != gone:
+            assert _released(core_v1, name), name
+            assert any(name in line and "| released |" in line for line in summary), summary
+    # The node of another name is no inventory host: nothing was done to it.
+    node = core_v1.read_node(renamed)
+    assert not our_taint(node) and record_of(node) is None and not node.spec.unschedulable
+    return failure[0].strip()
+
+
+def test_node_deleted_during_the_upgrade_step_is_reported_and_the_others_finish(core_v1, test_images):
+    with os_upgrade_window(core_v1, test_images, count=3, node_upgrade_ready_timeout=15) as window:
+        gone = window["names"][1]
+        run = start_os_upgrade(window["tmp"], window["inventory"], window["extra"], "deleted")
+        watch_for(core_v1, core_v1.list_node, lambda nodes: len(nodes) == 3 and all(
+            (record_of(n) or {}).get("status", {}).get("step") == "drained" for n in nodes.values()), 120, "the drain's record",
+            label_selector="pool=" + window["pool"])
+        delete_nodes(core_v1, [gone])
+        renamed = _add_renamed_node(core_v1, window)
+        open_gate(window)
+        code, output = finish(run, 300)
+        message = _check_gone_node_reported(core_v1, window, gone, renamed, code, output)
+        print("\n[faults] node deleted in the upgrade step: " + message[:400])
+
+
+def test_node_deleted_during_the_warm_wait_is_reported_and_the_others_are_released(core_v1, apps_v1, test_images):
+    with os_upgrade_window(core_v1, test_images, count=3, preload_timeout=25) as window:
+        gone = window["names"][1]
+        label = "preload.prewarm.k8s/" + window["daemonset"]
+        hold_warm(core_v1, window["namespace"])
+        open_gate(window)
+        run = start_os_upgrade(window["tmp"], window["inventory"], window["extra"], "deleted-warm")
+        watch_for(core_v1, core_v1.list_node, lambda nodes: len(nodes) == 3 and all(
+            (n.metadata.labels or {}).get(label) == "true" for n in nodes.values()), 120, "the admission",
+            label_selector="pool=" + window["pool"])
+        delete_nodes(core_v1, [gone])
+        renamed = _add_renamed_node(core_v1, window)
+        lift_warm(core_v1, apps_v1, window["namespace"], window["daemonset"])
+        code, output = finish(run, 300)
+        message = _check_gone_node_reported(core_v1, window, gone, renamed, code, output)
+        assert "no longer exists" in message, message
+        print("\n[faults] node deleted in the warm wait: " + message[:400])
+
+
+def test_modules_given_a_node_that_is_gone_fail_clearly_before_any_change(kubeconfig, core_v1, test_images):
+    pool = "fg" + uuid.uuid4().hex[:5]
+    names = ["kwok-%s-%d" % (pool, i) for i in range(2)]
+    here, gone = names
+    namespace = new_namespace(core_v1, "prewarm-faults")
+    make_kwok_nodes(core_v1, pool, names)
+    try:
+        made = run_module("preloader", {
+            "kubeconfig": kubeconfig, "name": "preload-" + pool, "namespace": namespace, "scope": "admitted", "node_selector": {"pool": pool},
+            "images": [test_images["small"]["ref"]], "agent_image": test_images["agent"]["ref"] + "@" + test_images["agent"]["digest"],
+            "tolerations": [{"key": POOL_TAINT_KEY, "operator": "Equal", "value": pool, "effect": "NoSchedule"}]})
+        assert not made.get("failed"), made["msg"]
+        delete_nodes(core_v1, [gone])
+        before = core_v1.read_node(here)
+        calls = {
+            "node_maintenance": {"names": [here, gone], "reason": "gone node test"},
+            "warmup": {"name": "preload-" + pool, "namespace": namespace, "nodes": [here, gone], "timeout": 30},
+            "warm_status": {"name": "preload-" + pool, "namespace": namespace, "nodes": [here, gone]},
+        }
+        for module, args in calls.items():
+            result = run_module(module, dict(args, kubeconfig=kubeconfig))
+            assert result.get("failed") and not result.get("changed"), (module, result)
+            assert "no such node" in result["msg"] and gone in result["msg"] and here not in result["msg"], (module, result["msg"])
+            assert "Traceback" not in str(result), result
+        after = core_v1.read_node(here)
+        # Nothing was written to the node that exists (its resourceVersion moves only with kwok's status heartbeats).
+        assert after.metadata.labels == before.metadata.labels and after.spec == before.spec and record_of(after) is None
+    finally:
+        core_v1.delete_namespace(namespace, propagation_policy="Background")
+        delete_nodes(core_v1, names)
