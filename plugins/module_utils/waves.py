@@ -116,6 +116,9 @@ class Waves(object):
         if kind == NODES:
             for node in items:
                 self._see(node)
+            present = set(node["metadata"]["name"] for node in items)
+            for name in self.wanted - present:
+                self._gone(name)
         self.tracker.replace(kind, items)
         self._dirty.update(self.names)
         if not self.batched:
@@ -124,12 +127,22 @@ class Waves(object):
     def apply(self, kind, event_type, obj):
         if kind == NODES and event_type != "DELETED":
             self._see(obj)
+        elif kind == NODES and obj["metadata"]["name"] in self.wanted:
+            self._gone(obj["metadata"]["name"])
         if kind == NODES:
             self._dirty.add(obj["metadata"]["name"])
         # The tracker names the node a pod event re-evaluated.
         self._dirty.add(self.tracker.apply(kind, event_type, obj))
         if not self.batched:
             self.advance()
+
+    def _gone(self, name):
+        # A deleted node cannot warm or be released, and one that registers again under the same
+        # name is a new machine without our marks: report it now rather than wait for the timeout,
+        # which would hold up every node still waiting for an admission slot.
+        if not self._finished(name):
+            self.errors[name] = "the node no longer exists (deleted during the warm wait)"
+            self.admitted.discard(name)
 
     def settle(self):
         """Decide and write for every event taken note of since the last call (batched mode)."""

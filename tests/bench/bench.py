@@ -40,7 +40,6 @@ import report  # noqa: E402  pylint: disable=wrong-import-position
 CLUSTER_DIR = os.environ.get("PREWARM_CLUSTER_DIR", "/var/lib/prewarm-k8s-cluster")
 ADMIN_KUBECONFIG = os.path.join(CLUSTER_DIR, "kubeconfig")
 AUDIT_LOG = os.path.join(CLUSTER_DIR, "logs", "audit.log")
-EVENTS_LOG = "/tmp/s2_cluster_events.log"
 KWOK_NODES = os.path.join(REPO, "tests", "cluster", "kwok-nodes.sh")
 POOL = os.environ.get("PREWARM_BENCH_POOL", "bench")
 NAMESPACE = "prewarm-" + POOL
@@ -60,15 +59,6 @@ OURS_TIMEOUT = 1800
 
 def log(msg):
     print("%s bench: %s" % (datetime.now(timezone.utc).strftime("%H:%M:%S"), msg), flush=True)
-
-
-def cluster_event(what):
-    """A line in the shared cluster log, for others who share the cluster (making or deleting many nodes)."""
-    try:
-        with open(EVENTS_LOG, "a", encoding="utf-8") as events:
-            events.write("%s bench %s\n" % (datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), what))
-    except OSError:
-        pass
 
 
 # ---------------------------------------------------------------- identity
@@ -105,7 +95,7 @@ def _load_yaml(path):
 # ---------------------------------------------------------------- the pool
 
 def resize_pool(core, size):
-    cluster_event("resizing kwok pool %s to %d nodes" % (POOL, size))
+    log("resizing kwok pool %s to %d nodes" % (POOL, size))
     subprocess.run([KWOK_NODES], env=dict(os.environ, PREWARM_KWOK_POOLS="%s=%d" % (POOL, size)), check=True,
                    stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -117,7 +107,7 @@ def resize_pool(core, size):
         if time.monotonic() > deadline:
             raise RuntimeError("pool %s: %d nodes, %d Ready, want %d" % (POOL, len(nodes), len(ready), size))
         time.sleep(1)  # kwok reports the new nodes Ready within seconds; harness code, not product
-    cluster_event("kwok pool %s has %d nodes" % (POOL, size))
+    log("kwok pool %s has %d nodes" % (POOL, size))
     return sorted(n["metadata"]["name"] for n in nodes)
 
 

@@ -227,3 +227,25 @@ def test_only_nodes_touched_by_an_event_are_looked_at_again():
     run.replace(NODES, [node(name, admitted=True) for name in "abc"])
     # A relist touches every node.
     assert run.actions.released == [["a"], ["b"]]
+
+
+def test_a_node_deleted_in_the_warm_wait_fails_at_once_and_frees_its_slot():
+    run = waves(["a", "b", "c"], max_pulling=1)
+    run.apply(NODES, "DELETED", node("a", admitted=True))
+    assert run.errors == {"a": "the node no longer exists (deleted during the warm wait)"}
+    # Its slot goes to the next node at once, not at the timeout.
+    assert run.actions.admitted == [["a"], ["b"]]
+    turn_warm(run, "b")
+    turn_warm(run, "c")
+    assert run.all_warm
+    assert run.actions.released == [["b"], ["c"]]
+
+
+def test_a_node_missing_from_a_relist_counts_as_deleted_but_a_released_one_stays_released():
+    run = waves(["a", "b"], max_pulling=2)
+    turn_warm(run, "a")
+    assert run.actions.released == [["a"]]
+    run.replace(NODES, [])
+    assert sorted(run.errors) == ["b"]
+    assert "a" in run.released_at and "a" not in run.errors
+    assert run.all_warm
