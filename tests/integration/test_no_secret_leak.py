@@ -138,7 +138,10 @@ def test_a_verbose_os_upgrade_shows_no_credential(form, setup, core_v1, test_ima
         assert [s.name for s in ds.spec.template.spec.image_pull_secrets] == [PULL_SECRET]
         leaks = ["%s (%d times)" % (what, output.count(value)) for what, values in setup["secrets"].items() for value in values
                  if value in output]
-        assert not leaks, "credentials in the -vvv output: %s" % ", ".join(leaks)
+        # Where each leak is: the lines before it name the task or plugin that printed it.
+        where = ["...%s..." % output[max(0, output.index(value) - 600):output.index(value)].replace(value, "<SECRET>")
+                 for values in setup["secrets"].values() for value in values if value in output]
+        assert not leaks, "credentials in the -vvv output: %s\n%s" % (", ".join(leaks), "\n".join(where))
     finally:
         for name in NODES:
             if core_v1.read_node(name).spec.unschedulable:
