@@ -161,8 +161,15 @@ class ThrottlingProxy(object):
                     pass
 
     def stop(self):
+        # shutdown() first: on Linux, close() alone leaves a connection open while another thread is blocked in
+        # recv() on it, and containerd would then wait for the rest of the image forever, holding up every later
+        # pull of the node (the kubelet pulls one image at a time).
         self._stopping.set()
         for sock in [self._server] + self._sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             sock.close()
 
 
