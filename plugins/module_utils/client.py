@@ -214,26 +214,45 @@ def _describe_transport_error(exc):
     return str(getattr(exc, "reason", None) or exc)
 
 
+def _auth_headers(api_client):
+    # The bearer token as the generated API methods send it (its refresh hook included); a client
+    # certificate is already in the connection pool.
+    setting = api_client.configuration.auth_settings().get("BearerToken") or {}
+    return {setting["key"]: setting["value"]} if setting.get("value") else {}
+
+
+def _get_once(api_client, path, timeout, authenticated):
+    """One GET of `path` that urllib3 does not repeat.
+
+    Its default policy re-sends a GET whose answer timed out three times: with etcd down a
+    LIST hangs, and the check would take four request_timeouts instead of one.
+    """
+    headers = dict(_auth_headers(api_client), **{"User-Agent": api_client.user_agent}) if authenticated else {}
+    return api_client.rest_client.pool_manager.request(
+        "GET", api_host(api_client) + path, headers=headers, timeout=timeout, retries=False)
+
+
 def check_reachable(api_client, timeout):
     """Fail before any change when the API server cannot be reached, is not ready, or refuses us.
 
-    /readyz first, without retries: urllib3 would otherwise retry a GET that timed out
-    three times, four times the timeout in all. Then a LIST of one node, which needs
-    authentication, to tell bad credentials apart from a healthy server.
+    /readyz first (etcd down shows there). Then a LIST of one node, which needs authentication,
+    to tell bad credentials apart from a healthy server, and which also catches an API server
+    whose /readyz still says ready while its storage hangs. Neither is retried.
     """
     host = api_host(api_client)
     try:
-        response = api_client.rest_client.pool_manager.request("GET", host + READYZ_PATH, timeout=timeout, retries=False)
+        response = _get_once(api_client, READYZ_PATH, timeout, authenticated=False)
     except Exception as exc:  # urllib3 raises many types for DNS, TLS, refused connections and timeouts
         raise ApiFailure("connecting: cannot reach the API server at %s: %s" % (host, _describe_transport_error(exc)))
     problem = readiness_problem(response.status, response.data.decode("utf-8", "replace"))
     if problem:
         raise ApiFailure("connecting: the API server at %s is %s; nothing was changed" % (host, problem))
     try:
-        k8s_client.CoreV1Api(api_client).list_node(limit=1, _request_timeout=timeout)
-    except k8s_client.ApiException as exc:
-        if exc.status == 403:
-            return  # authenticated; what we may do is checked by each call
-        raise ApiFailure(describe_api_exception(exc, "connecting", host))
+        response = _get_once(api_client, "/api/v1/nodes?limit=1", timeout, authenticated=True)
     except Exception as exc:  # as above
         raise ApiFailure("connecting: cannot reach the API server at %s: %s" % (host, _describe_transport_error(exc)))
+    # 403: authenticated; what we may do is checked by each call.
+    if response.status >= 300 and response.status != 403:
+        refusal = k8s_client.ApiException(status=response.status, reason=response.reason)
+        refusal.body = response.data.decode("utf-8", "replace")
+        raise ApiFailure(describe_api_exception(refusal, "connecting", host))
