@@ -11,6 +11,7 @@ import json
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_host
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, PrewarmError, describe_api_exception
+from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanAppsApi
 
 try:
     from kubernetes import client as k8s_client
@@ -31,7 +32,7 @@ def api_call(api_client, action, func, *args, **kwargs):
 def read_daemonset(api_client, params):
     """The preloader DaemonSet params["namespace"]/params["name"] as a plain dict."""
     where = "%s/%s" % (params["namespace"], params["name"])
-    apps = k8s_client.AppsV1Api(api_client)
+    apps = LeanAppsApi(api_client)
     try:
         response = apps.read_namespaced_daemon_set(params["name"], params["namespace"], _preload_content=False,
                                                    _request_timeout=params["request_timeout"])

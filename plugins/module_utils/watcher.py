@@ -21,6 +21,7 @@ import threading
 import time
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, describe_api_exception
+from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import keep
 
 try:
     from kubernetes import watch as k8s_watch
@@ -53,13 +54,22 @@ def lean(obj):
 
 
 class ApiListWatch(object):
-    """LIST and WATCH one collection through the kubernetes client, as plain dicts."""
+    """LIST and WATCH one collection through the kubernetes client, as plain dicts.
 
-    def __init__(self, list_func, request_timeout, **selectors):
+    kept_fields: when set (kept_fields.NODE_FIELDS, POD_FIELDS), each object is cut down to
+    those fields as it arrives; else only its managedFields are dropped. A caller that needs
+    more of the first LIST than of the events after it sets the attribute after that LIST.
+    """
+
+    def __init__(self, list_func, request_timeout, kept_fields=None, **selectors):
         self._list_func = list_func
         self._request_timeout = request_timeout
         self._selectors = selectors
         self._watch = None
+        self.kept_fields = kept_fields
+
+    def _trim(self, obj):
+        return keep(obj, self.kept_fields) if self.kept_fields else lean(obj)
 
     def list(self):
         """(items, resourceVersion), page by page: a 1,000-node LIST in a few requests."""
@@ -68,7 +78,7 @@ class ApiListWatch(object):
             response = self._list_func(limit=LIST_PAGE_SIZE, _continue=token, _preload_content=False,
                                        _request_timeout=self._request_timeout, **self._selectors)
             page = json.loads(response.data)
-            items.extend(lean(item) for item in page.get("items") or [])
+            items.extend(self._trim(item) for item in page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items, (page.get("metadata") or {}).get("resourceVersion")
@@ -82,7 +92,7 @@ class ApiListWatch(object):
                                     _request_timeout=(self._request_timeout, WATCH_WINDOW_SECONDS + self._request_timeout),
                                     **self._selectors)
         for event in stream:
-            yield {"type": event["type"], "object": lean(event["raw_object"])}
+            yield {"type": event["type"], "object": self._trim(event["raw_object"])}
 
     def stop(self):
         if self._watch is not None:

@@ -276,6 +276,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.errors import (
     PrewarmError,
     describe_api_exception,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import (
     FAILED,
     MarkConflict,
@@ -287,7 +288,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import 
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import TAINT_EFFECTS
 
 try:
-    from kubernetes.client import ApiException, CoreV1Api
+    from kubernetes.client import ApiException
 except ImportError:
     pass  # api_module() reports the missing library
 
@@ -341,7 +342,7 @@ def run(module):
     api_client = build_api_client(params, pool_size=params["workers"])
     timeout = params["request_timeout"]
     check_reachable(api_client, timeout)
-    core = CoreV1Api(api_client)
+    core = LeanCoreApi(api_client)
     selector = params["label_selector"]
     nodes = select_nodes(
         names, selector,

@@ -166,6 +166,7 @@ from datetime import datetime, timezone
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
+from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_readiness import (
     NodeWaitTracker,
     format_time,
@@ -175,11 +176,6 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.node_readiness import 
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import check_node_names
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
-
-try:
-    from kubernetes import client as k8s_client
-except ImportError:
-    k8s_client = None  # api_module() fails with the missing-library message
 
 ARGUMENT_SPEC = dict(
     names=dict(type="list", elements="str", required=True),
@@ -209,7 +205,7 @@ def run(params):
     if names:
         api_client = build_api_client(params, pool_size=2)
         check_reachable(api_client, params["request_timeout"])
-        core = k8s_client.CoreV1Api(api_client)
+        core = LeanCoreApi(api_client)
         # One node: the server sends only its events. More: one stream of all nodes beats one per node.
         selectors = dict(field_selector="metadata.name=" + names[0]) if len(names) == 1 else {}
         nodes = ApiListWatch(core.list_node, params["request_timeout"], **selectors)

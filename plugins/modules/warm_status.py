@@ -225,16 +225,13 @@ import time
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
+from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS, POD_FIELDS
+from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string, why_not_scheduled
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
 from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import images_from_daemonset, timeout_message
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
-
-try:
-    from kubernetes import client as k8s_client
-except ImportError:
-    k8s_client = None  # api_module() fails with the missing-library message
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -260,11 +257,11 @@ def node_stream(core, params, pod_spec):
     """The node LIST/WATCH, narrowed on the server where the options allow it."""
     names = params["nodes"]
     if names is not None and len(names) == 1:
-        return ApiListWatch(core.list_node, params["request_timeout"], field_selector="metadata.name=" + names[0])
+        return ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS, field_selector="metadata.name=" + names[0])
     if names is None and pod_spec.get("nodeSelector"):
         selector = label_selector_string({"matchLabels": pod_spec["nodeSelector"]})
-        return ApiListWatch(core.list_node, params["request_timeout"], label_selector=selector)
-    return ApiListWatch(core.list_node, params["request_timeout"])
+        return ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS, label_selector=selector)
+    return ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS)
 
 
 def target_names(params, node_items, pod_spec):
@@ -287,11 +284,11 @@ def run(params):
     images = images_from_daemonset(daemonset)
     pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
 
-    core = k8s_client.CoreV1Api(api_client)
+    core = LeanCoreApi(api_client)
     nodes = node_stream(core, params, pod_spec)
     node_items, node_version = api_call(api_client, "listing nodes", nodes.list)
     names = target_names(params, node_items, pod_spec)
-    pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], namespace=params["namespace"],
+    pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], kept_fields=POD_FIELDS, namespace=params["namespace"],
                         label_selector=label_selector_string((daemonset.get("spec") or {}).get("selector")))
     pod_items, pod_version = api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
 

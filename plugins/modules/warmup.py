@@ -282,6 +282,8 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.image_fs import (
     image_sizes,
     missing_images,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS, NODE_FIELDS_WITH_IMAGES, POD_FIELDS, keep
+from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH, apply_plan, node_failure, release_request
@@ -343,11 +345,14 @@ def _timestamp(seconds):
 class NodeActions(object):
     """The writes Waves decides on: admit (label) and release (maintenance marks), a batch at a time.
 
-    dry_run: record what would be done and write nothing (check mode).
+    dry_run: record what would be done and write nothing (check mode); keep_views: keep each
+    release's before and after views for the diff (a 1,000-node run without --diff keeps only
+    whether a node had anything to release).
     """
 
-    def __init__(self, core, label, timeout, workers, dry_run):
+    def __init__(self, core, label, timeout, workers, dry_run, keep_views):
         self.core, self.label, self.timeout, self.workers, self.dry_run = core, label, timeout, workers, dry_run
+        self.keep_views = keep_views
         self.request = release_request(_timestamp(time.time()), "prewarm.k8s warmup")
         self.plans, self.warnings = {}, []
 
@@ -378,7 +383,7 @@ class NodeActions(object):
         plan = plan_node(node, self.request)
         if not self.dry_run:
             plan = apply_plan(self.core, plan, self.request, self.timeout)
-        self.plans[plan["name"]] = plan
+        self.plans[plan["name"]] = plan if self.keep_views else {"patch": bool(plan["patch"])}
         self.warnings.extend(plan["warnings"])
 
 
@@ -495,15 +500,15 @@ def run(params, check_mode, diff_mode):
         warnings.append("scope maintenance: releasing a node removes its preloader pod, so its images are no longer "
                         "referenced and the kubelet's image GC may delete them")
 
-    core = k8s_client.CoreV1Api(api_client)
+    core = LeanCoreApi(api_client)
     # All nodes, not only the named ones: image sizes come from any node that holds the images.
-    nodes = ApiListWatch(core.list_node, params["request_timeout"])
+    nodes = ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS_WITH_IMAGES)
     node_items, node_version = api_call(api_client, "listing nodes", nodes.list)
     known = set(node["metadata"]["name"] for node in node_items)
     unknown = [name for name in names if name not in known]
     if unknown:
         raise InvalidInput("nodes: no such node: %s" % ", ".join(unknown))
-    pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], namespace=params["namespace"],
+    pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], kept_fields=POD_FIELDS, namespace=params["namespace"],
                         label_selector=label_selector_string((daemonset.get("spec") or {}).get("selector")))
     pod_items, pod_version = api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
 
@@ -511,10 +516,15 @@ def run(params, check_mode, diff_mode):
     if scope == ADMITTED:
         refused, notes = refusals(core, params, names, node_items, pod_spec, [entry["image"] for entry in images], given_sizes)
         warnings.extend(notes)
+    # The image lists served the checks above; the wait holds every node of the pool for its
+    # whole length and needs none of them.
+    nodes.kept_fields = NODE_FIELDS
+    names_set = set(names)
+    node_items = [keep(node, NODE_FIELDS) for node in node_items if node["metadata"]["name"] in names_set]
     tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"])
     tracker.replace(NODES, node_items)
     tracker.replace(PODS, pod_items)
-    actions = NodeActions(core, label, params["request_timeout"], params["workers"], dry_run=check_mode)
+    actions = NodeActions(core, label, params["request_timeout"], params["workers"], dry_run=check_mode, keep_views=diff_mode)
     waves = Waves(names, tracker, label, params["max_pulling"], scope == ADMITTED, params["release"], refused, actions, time.time,
                   batched=True)
     # Every check is done and all state read: the first writes happen here.

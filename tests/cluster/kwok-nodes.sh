@@ -17,6 +17,21 @@ lock_cluster
 # locally instead of sending traffic anywhere; pod IPs are made up and never routed.
 # --v=WARN: at INFO kwok logs every lease renewal, tens of thousands of lines within minutes
 # at 1,000 nodes.
+# kwok 0.8 was seen to stop renewing every node lease for good after heavy pool churn (1,000
+# nodes deleted and made again under the same names, the renewals of their leases conflicting);
+# the node lifecycle controller then marks its nodes' pods not Ready. A kwok none of whose leases
+# was renewed for more than 60 s (it renews every 10 s) is restarted here.
+kwok_stalled() {
+  local newest
+  newest=$(kubectl -n kube-node-lease get leases \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.renewTime}{"\n"}{end}' |
+    awk '$1 ~ /^kwok-/ {print $2}' | sort | tail -n 1)
+  [[ -n $newest ]] && (($(date +%s) - $(date -d "$newest" +%s) > 60))
+}
+if daemon_pid kwok >/dev/null && kwok_stalled; then
+  log "kwok has renewed no node lease for over 60 s: restarting it"
+  stop_daemon kwok
+fi
 start_daemon kwok "$BIN_DIR/kwok" --kubeconfig="$CLUSTER_DIR/kubeconfigs/kwok" \
   --config="$BIN_DIR/kwok-stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-label-selector=type=kwok \
@@ -42,11 +57,22 @@ selector="type=kwok,pool in ($(IFS=,; echo "${pools[*]}"))"
 kubectl get nodes -l "$selector" -o name | sort >"$work/existing"
 comm -13 "$work/wanted" "$work/existing" >"$work/surplus"
 comm -23 "$work/wanted" "$work/existing" >"$work/missing"
+# A node's lease (kube-node-lease/<node>) is owned by the node and removed by the garbage
+# collector some time after the node is gone: after a 1,000-node pool is deleted, minutes later.
+# A node made again under the same name before then takes over its predecessor's lease, which
+# the collector deletes later on; the node lifecycle controller then marks the new node NotReady
+# and its pods not Ready, and kwok never sets a pod Ready again. So a lease goes with its node,
+# and one left behind is deleted before a node of that name is made.
+delete_leases() {
+  sed 's#^node/#lease/#' "$1" | xargs -P 8 -n 50 "${api[@]}" -n kube-node-lease delete --ignore-not-found --wait=false >/dev/null
+}
 if [[ -s $work/surplus ]]; then
   log "deleting $(wc -l <"$work/surplus") surplus kwok nodes"
   xargs -P 8 -n 50 "${api[@]}" delete --wait=false <"$work/surplus" >/dev/null
+  delete_leases "$work/surplus"
 fi
 [[ -s $work/missing ]] || exit 0
+delete_leases "$work/missing"
 log "creating $(wc -l <"$work/missing") kwok nodes"
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 n=0

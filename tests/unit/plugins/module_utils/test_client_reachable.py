@@ -87,7 +87,7 @@ def test_a_hanging_readyz_is_not_repeated_either(serve):
     server, api_client = serve("hang", 200)
     with pytest.raises(ApiFailure):
         check_reachable(api_client, TIMEOUT)
-    assert [path for path, _ in server.requests] == ["/readyz?verbose"]
+    assert [path for path, _headers in server.requests] == ["/readyz?verbose"]
 
 
 def test_the_list_carries_the_credentials_and_our_user_agent(serve):
@@ -99,7 +99,7 @@ def test_the_list_carries_the_credentials_and_our_user_agent(serve):
 
 
 def test_rejected_credentials_are_named(serve):
-    _, api_client = serve(200, 401)
+    _server, api_client = serve(200, 401)
     with pytest.raises(ApiFailure) as failure:
         check_reachable(api_client, TIMEOUT)
     assert "rejected the credentials (HTTP 401 Unauthorized)" in str(failure.value)
@@ -107,12 +107,12 @@ def test_rejected_credentials_are_named(serve):
 
 def test_forbidden_to_list_nodes_is_still_reachable(serve):
     # What this identity may do is checked by each call; an RBAC that leaves out `list nodes` is not an outage.
-    _, api_client = serve(200, 403)
+    _server, api_client = serve(200, 403)
     check_reachable(api_client, TIMEOUT)
 
 
 def test_another_error_names_the_status_and_the_servers_message(serve):
-    _, api_client = serve(200, 500)
+    _server, api_client = serve(200, 500)
     with pytest.raises(ApiFailure) as failure:
         check_reachable(api_client, TIMEOUT)
     assert str(failure.value) == "connecting: HTTP 500: said by the test server"
