@@ -214,7 +214,7 @@ def _describe_transport_error(exc):
     return str(getattr(exc, "reason", None) or exc)
 
 
-def _auth_headers(api_client):
+def auth_headers(api_client):
     # The bearer token as the generated API methods send it (its refresh hook included); a client
     # certificate is already in the connection pool.
     setting = api_client.configuration.auth_settings().get("BearerToken") or {}
@@ -227,7 +227,7 @@ def _get_once(api_client, path, timeout, authenticated):
     Its default policy re-sends a GET whose answer timed out three times: with etcd down a
     LIST hangs, and the check would take four request_timeouts instead of one.
     """
-    headers = dict(_auth_headers(api_client), **{"User-Agent": api_client.user_agent}) if authenticated else {}
+    headers = dict(auth_headers(api_client), **{"User-Agent": api_client.user_agent}) if authenticated else {}
     return api_client.rest_client.pool_manager.request(
         "GET", api_host(api_client) + path, headers=headers, timeout=timeout, retries=False)
 

@@ -21,6 +21,8 @@ import json
 
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 
+from ansible_collections.prewarm.k8s.plugins.module_utils.client import auth_headers
+
 try:
     from kubernetes.client import ApiException
     from urllib3 import Timeout  # the kubernetes client's own dependency
@@ -60,9 +62,7 @@ class LeanCoreApi(object):
     def _request(self, method, path, body=None, content_type=None, preload=True, timeout=None):
         headers = dict(self.api_client.default_headers)
         headers["Accept"] = "application/json"
-        setting = self.api_client.configuration.auth_settings().get("BearerToken") or {}
-        if setting.get("value"):
-            headers[setting["key"]] = setting["value"]
+        headers.update(auth_headers(self.api_client))
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
             body = json.dumps(body)
