@@ -14,6 +14,7 @@ __metaclass__ = type
 import json
 import random
 import time
+from functools import partial
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_host
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
@@ -24,6 +25,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, PrewarmError, describe_api_exception
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
+from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
 
 try:
     from kubernetes.client import ApiException
@@ -55,15 +57,18 @@ def release_request(now, default_by):
 def apply_plan(core, plan, request, timeout):
     """Send a node's patch; on 409 Conflict read it again, plan again and retry.
 
+    Each request is also sent again after a transient failure (module_utils/transient.py).
     Returns the plan finally applied (its patch is None when the node needed nothing).
     """
     attempt = 1
     while plan["patch"]:
         try:
-            response = core.patch_node(plan["name"], plan["patch"], _content_type=MERGE_PATCH,
-                                       _preload_content=False, _request_timeout=timeout)
+            response = send(partial(core.patch_node, plan["name"], plan["patch"], _content_type=MERGE_PATCH,
+                                    _preload_content=False, _request_timeout=timeout))
             response.drain_conn()  # the patched node is not needed; free the connection for the next node
             return plan
+        except GaveUp as exc:
+            raise node_failure(exc.cause, "patching", plan["name"], core, exc.attempts)
         except ApiException as exc:
             if exc.status != 409:
                 raise node_failure(exc, "patching", plan["name"], core)
@@ -78,12 +83,16 @@ def apply_plan(core, plan, request, timeout):
 
 def read_node(core, name, timeout):
     try:
-        return json.loads(core.read_node(name, _preload_content=False, _request_timeout=timeout).data)
+        return json.loads(send(partial(core.read_node, name, _preload_content=False, _request_timeout=timeout)).data)
+    except GaveUp as exc:
+        raise node_failure(exc.cause, "reading", name, core, exc.attempts)
     except ApiException as exc:
         raise node_failure(exc, "reading", name, core)
 
 
-def node_failure(exc, action, name, core):
-    if exc.status == 404:
+def node_failure(exc, action, name, core, attempts=1):
+    """ApiFailure for an ApiException (or, after retries, a transport error) met while `action` the node."""
+    if getattr(exc, "status", None) == 404:
         return ApiFailure("node was deleted during the run (HTTP 404 while %s it)" % action)
-    return ApiFailure(describe_api_exception(exc, "%s node %s" % (action, name), api_host(core.api_client)))
+    message = describe_api_exception(exc, "%s node %s" % (action, name), api_host(core.api_client))
+    return ApiFailure(message + (" (sent %d times)" % attempts if attempts > 1 else ""))

@@ -11,8 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Taints the DaemonSet controller tolerates on every DaemonSet pod by itself, so a node
-# carrying them still gets its pod (the pod must not wait for the node to become healthy).
+# Taints that never keep a DaemonSet pod off a node for good. The DaemonSet controller
+# tolerates the pressure and unschedulable taints on every DaemonSet pod by itself, and
+# not-ready/unreachable with effect NoExecute. With effect NoSchedule, not-ready and
+# unreachable are not tolerated, but they are the node lifecycle controller's word for an
+# unhealthy node and go once it is Ready: the pod comes then. Counting them here would
+# refuse a node that is still rebooting for good; the readiness check reports it instead.
 DAEMONSET_DEFAULT_TOLERATED = frozenset([
     "node.kubernetes.io/not-ready",
     "node.kubernetes.io/unreachable",

@@ -18,7 +18,10 @@ description:
   - Each node gets one JSON merge patch that sets the taint, the label, the annotation and the
     cordon at once, guarded by the node's C(resourceVersion). When another writer changed the
     node in between (HTTP 409 Conflict), the node is read again, the change recomputed and
-    retried, up to 5 attempts.
+    retried, up to 10 attempts. A request refused with HTTP 500, 502, 503 or 504, or whose
+    connection failed, is sent again up to 3 more times after a short random back-off; one refused
+    with HTTP 429 (the API server shedding load) up to 9 more times, after the server's
+    C(Retry-After).
   - The annotation C(prewarm.k8s/maintenance) records, as JSON, who marked the node (C(by)),
     since when (C(since), RFC 3339 UTC), why (C(reason)), free-form C(status) fields, and which
     marks this collection put on (C(owned)). A release takes off only those marks, and only

@@ -27,6 +27,8 @@ description:
     Ready unless O(require_ready=false)). The release is exactly M(prewarm.k8s.node_maintenance) with
     O(prewarm.k8s.node_maintenance#module:state=absent) - it takes off only the marks the node's maintenance
     annotation says are ours, with one patch per node and a re-read and retry on HTTP 409 Conflict.
+    Admissions and releases refused with HTTP 429 (after the server's C(Retry-After), up to 10 requests)
+    or 500/502/503/504, or whose connection failed (up to 4 requests), are sent again.
   - Before a node is admitted, with O(image_fs_check=true), its image filesystem is checked through the API
     server's node proxy (the kubelet's C(/stats/summary), C(node.runtime.imageFs)). A node where the images it
     lacks would bring usage to O(image_gc_high_threshold) percent or more is refused - it is not admitted and
@@ -271,6 +273,7 @@ msg:
 import json
 import time
 from datetime import datetime, timezone
+from functools import partial
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
@@ -289,6 +292,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH, apply_plan, node_failure, release_request
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import check_node_names
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string
+from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
 from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import images_from_daemonset
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
@@ -371,8 +375,10 @@ class NodeActions(object):
             return
         patch = {"metadata": {"labels": {self.label: ADMIT_LABEL_VALUE}}}
         try:
-            self.core.patch_node(name, patch, _content_type=MERGE_PATCH, _preload_content=False,
-                                 _request_timeout=self.timeout).drain_conn()
+            send(partial(self.core.patch_node, name, patch, _content_type=MERGE_PATCH, _preload_content=False,
+                         _request_timeout=self.timeout)).drain_conn()
+        except GaveUp as exc:
+            raise node_failure(exc.cause, "admitting (labelling)", name, self.core, exc.attempts)
         except k8s_client.ApiException as exc:
             raise node_failure(exc, "admitting (labelling)", name, self.core)
 

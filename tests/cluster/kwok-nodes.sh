@@ -75,6 +75,11 @@ fi
 delete_leases "$work/missing"
 log "creating $(wc -l <"$work/missing") kwok nodes"
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+# Each node is made with the capacity kwok would give it. kwok 0.8 was seen to skip setting it up
+# for a node made again minutes after a node of the same name was deleted: it went on with the
+# old node's conditions (Ready) but never set capacity or allocatable, so the scheduler found it
+# full ("Insufficient cpu, Insufficient memory, Too many pods") and its preloader pod stayed
+# Pending. A Node may be created with its status.
 n=0
 while read -r ref; do
   node=${ref#node/}
@@ -100,6 +105,9 @@ metadata:
 spec:
   taints:
   - {key: prewarm.test/pool, value: $pool, effect: NoSchedule}
+status:
+  capacity: {cpu: 1k, memory: 1Ti, pods: 1M}
+  allocatable: {cpu: 1k, memory: 1Ti, pods: 1M}
 EON
 done <"$work/missing"
 find "$work" -name 'nodes-*.yaml' -print0 | xargs -0 -P 8 -n 1 "${api[@]}" create -f >/dev/null

@@ -25,6 +25,7 @@ import uuid
 import pytest
 from kubernetes import client
 
+from kwok_pool import kwok_pool
 from run_ansible import ansible_env, run_module
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,23 +37,11 @@ POOL = "fapi"
 POOL_SIZE = 2
 
 
-def _resize_pool(size):
-    subprocess.run([os.path.join(CLUSTER, "kwok-nodes.sh")], env=dict(os.environ, PREWARM_KWOK_POOLS="%s=%d" % (POOL, size)),
-                   check=True, capture_output=True, timeout=120)
-
-
 @pytest.fixture(scope="module")
 def pool_nodes(core_v1, kubeconfig, watch_until):  # pylint: disable=unused-argument
     """A kwok pool of our own, Ready; deleted afterwards."""
-    _resize_pool(POOL_SIZE)
-    try:
-        names = ["kwok-%s-%d" % (POOL, i) for i in range(POOL_SIZE)]
-        for name in names:
-            watch_until(core_v1.list_node, lambda n: any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []),
-                        60, field_selector="metadata.name=" + name)
+    with kwok_pool(POOL, POOL_SIZE, core_v1, watch_until, ready_timeout=60) as names:
         yield names
-    finally:
-        _resize_pool(0)
 
 
 def _new_namespace(core_v1):

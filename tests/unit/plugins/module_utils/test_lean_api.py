@@ -19,11 +19,13 @@ from kubernetes.client import ApiException
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import build_api_client
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import USER_AGENT
+from ansible_collections.prewarm.k8s.plugins.module_utils import transient
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanAppsApi, LeanCoreApi, query_string
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH, apply_plan, release_request
 
 
 class RecordingServer(BaseHTTPServer.HTTPServer):
-    """Answers every request with the next of `answers`: (status, body bytes)."""
+    """Answers every request with the next of `answers`: (status, body bytes[, {header: value}])."""
 
     daemon_threads = True
 
@@ -39,8 +41,10 @@ class Handler(BaseHTTPServer.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         self.server.seen.append({"method": self.command, "path": self.path, "body": body,
                                  "headers": dict((k.lower(), v) for k, v in self.headers.items())})
-        status, payload = self.server.answers.pop(0)
+        status, payload, extra_headers = (self.server.answers.pop(0) + ({},))[:3]
         self.send_response(status)
+        for name, value in extra_headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -146,3 +150,16 @@ def test_an_expired_watch_raises_410_as_the_watcher_expects(serve):
     with pytest.raises(ApiException) as failure:
         list(stream)
     assert failure.value.status == 410
+
+
+def test_a_patch_refused_with_429_is_sent_again_after_the_servers_retry_after(serve, monkeypatch):
+    waits = []
+    monkeypatch.setattr(transient.time, "sleep", waits.append)
+    overloaded = _json({"kind": "Status", "code": 429, "message": "too many requests, please try again later"})
+    server, api_client = serve((429, overloaded, {"Retry-After": "1"}), (200, _json({"kind": "Node"})))
+    plan = {"name": "w1", "patch": {"metadata": {"labels": {"x": None}, "resourceVersion": "7"}}}
+    assert apply_plan(LeanCoreApi(api_client), plan, release_request("2024-05-01T04:00:00Z", "test"), 5) == plan
+    assert len(waits) == 1 and 1.0 <= waits[0] <= 2.0
+    assert [(seen["method"], seen["path"]) for seen in server.seen] == [("PATCH", "/api/v1/nodes/w1")] * 2
+    assert server.seen[0]["body"] == server.seen[1]["body"]
+    assert server.seen[1]["headers"]["content-type"] == MERGE_PATCH

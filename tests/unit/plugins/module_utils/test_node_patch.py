@@ -13,7 +13,7 @@ import pytest
 
 from kubernetes.client import ApiException
 
-from ansible_collections.prewarm.k8s.plugins.module_utils import node_patch
+from ansible_collections.prewarm.k8s.plugins.module_utils import node_patch, transient
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import PrewarmError
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import RELEASED, build_request, plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import serialise_record
@@ -68,6 +68,7 @@ class StubCore(object):
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
     monkeypatch.setattr(node_patch.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(transient.time, "sleep", lambda seconds: None)
 
 
 def test_conflict_rereads_replans_and_keeps_the_concurrent_taint():
@@ -122,3 +123,23 @@ def test_release_request_takes_off_only_what_the_annotation_owns():
     assert plan["action"] == RELEASED
     assert plan["patch"] == {"metadata": {"labels": {KEY: None}, "annotations": {KEY: None}, "resourceVersion": "7"},
                              "spec": {"taints": [theirs], "unschedulable": None}}
+
+
+def test_transient_refusals_are_sent_again_and_a_repeat_that_landed_is_replanned():
+    # 429, then a 503 for a patch that did land: the same patch again meets 409, the fresh
+    # read shows the node done, and nothing more is sent.
+    done = plan_node(node("1"), request())["patch"]
+    fresh = node("2", done["spec"]["taints"])
+    fresh["metadata"].update(labels=done["metadata"]["labels"], annotations=done["metadata"]["annotations"])
+    core = StubCore([429, 503, 409], fresh=fresh)
+    plan = node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
+    assert plan["patch"] is None
+    assert [patch["metadata"]["resourceVersion"] for patch in core.patches] == ["1", "1", "1"]
+    assert core.reads == 1
+
+
+def test_a_server_that_keeps_failing_is_reported_with_the_number_of_requests():
+    core = StubCore([503] * transient.MAX_ATTEMPTS)
+    with pytest.raises(PrewarmError, match=r"patching node w1: HTTP 503: .* \(sent %d times\)" % transient.MAX_ATTEMPTS):
+        node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
+    assert len(core.patches) == transient.MAX_ATTEMPTS

@@ -82,6 +82,10 @@ def test_taints_a_daemonset_tolerates_anyway_do_not_count():
               {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},
               {"key": "soft", "effect": "PreferNoSchedule"}]
     assert why_not_scheduled(node(taints=taints), {}) is None
+    # Not tolerated, but gone once the node is Ready: a rebooting node must not be refused for good.
+    unhealthy = [{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+                 {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}]
+    assert why_not_scheduled(node(taints=unhealthy), {}) is None
     network = [{"key": "node.kubernetes.io/network-unavailable", "effect": "NoSchedule"}]
     assert untolerated_taint(node(taints=network), {}) == network[0]
     assert untolerated_taint(node(taints=network), {"hostNetwork": True}) is None
