@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import random
 import time
 from functools import partial
 
@@ -25,7 +24,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, PrewarmError, describe_api_exception
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
-from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
+from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, full_jitter, send
 
 try:
     from kubernetes.client import ApiException
@@ -76,7 +75,7 @@ def apply_plan(core, plan, request, timeout):
                 raise PrewarmError("node kept changing under us: still HTTP 409 Conflict after %d attempts" % attempt)
         attempt += 1
         # Random (full jitter), growing back-off keeps our retry from meeting the other writer's again.
-        time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.01 * 2 ** attempt)))
+        time.sleep(full_jitter(attempt, 0.01, MAX_BACKOFF_SECONDS))
         plan = plan_node(read_node(core, plan["name"], timeout), request)
     return plan
 

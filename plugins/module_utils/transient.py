@@ -68,7 +68,12 @@ def retry_delay(exc, attempt, rand=random.uniform):
         if retry_after > MAX_RETRY_AFTER_SECONDS:
             return None
         return retry_after + rand(0, min(1.0, retry_after))
-    return rand(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** attempt))
+    return full_jitter(attempt, BASE_DELAY_SECONDS, MAX_DELAY_SECONDS, rand)
+
+
+def full_jitter(attempt, base, cap, rand=random.uniform):
+    """A random wait up to base * 2**attempt, at most cap: retries that met once do not meet again."""
+    return rand(0, min(cap, base * 2 ** attempt))
 
 
 def _attempts_for(exc, attempts):
