@@ -50,3 +50,7 @@ ADMIT_LABEL_PREFIX = "preload.prewarm.k8s/"
 # every API request so operators can tell our requests apart in their audit logs.
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "prewarm.k8s/" + COLLECTION_VERSION
+
+# The drift signal on each node, per preloader: warmth.prewarm.k8s/<DaemonSet name>=<node state>
+# (warm, stale, gone, cold, failed), written by warm_status with record_state.
+WARMTH_LABEL_PREFIX = "warmth.prewarm.k8s/"

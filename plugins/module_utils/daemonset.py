@@ -63,10 +63,36 @@ def pull_container_name(index):
     return "%s%d" % (PULL_CONTAINER_PREFIX, index)
 
 
-def images_annotation(spec):
-    """JSON list mapping each pull container to the image reference the user gave."""
-    entries = [{"container": pull_container_name(i), "image": image.original} for i, image in enumerate(spec.images)]
+def images_annotation(spec, digests=None):
+    """JSON list mapping each pull container to the image reference the user gave and its digest.
+
+    digests: {reference: digest} the tags were resolved to. The digest is recorded also in the
+    pod template, so a tag that names other content now changes the template: the DaemonSet
+    controller replaces the pods and the kubelet pulls again.
+    """
+    entries = []
+    for i, image in enumerate(spec.images):
+        entry = {"container": pull_container_name(i), "image": image.original}
+        digest = (digests or {}).get(image.original) or image.digest
+        if digest:
+            entry["digest"] = digest
+        entries.append(entry)
     return json.dumps(entries, separators=(",", ":"), sort_keys=True)
+
+
+def pull_policy(spec, image):
+    """The pull policy of one image's container.
+
+    The user's choice when given. Else a tag the pool resolved is pulled with Always: the kubelet
+    then asks the registry, so a tag that already names older content on the node moves to what
+    the registry serves (pulling only the layers the node lacks), and the runtime keeps the image
+    under both the tag and the digest, where a reference naming the digest would leave the node's
+    tag on the old content (containerd drops the tag of a tag@digest reference). Everything else
+    is pulled only when missing.
+    """
+    if spec.image_pull_policy:
+        return spec.image_pull_policy
+    return "Always" if spec.resolve_tags and image.digest is None else "IfNotPresent"
 
 
 def _container_security_context():
@@ -96,7 +122,7 @@ def render_pod_spec(spec):
     install = _container(AGENT_INIT_CONTAINER, spec.agent_image, [AGENT_BINARY, "install", AGENT_INSTALLED_PATH],
                          AGENT_PULL_POLICY, spec.resources)
     pulls = [_container(pull_container_name(i), image.original, [AGENT_INSTALLED_PATH, "exit"],
-                        spec.image_pull_policy, spec.resources)
+                        pull_policy(spec, image), spec.resources)
              for i, image in enumerate(spec.images)]
     hold = _container(HOLD_CONTAINER, spec.agent_image, [AGENT_BINARY, "pause"], AGENT_PULL_POLICY, spec.resources)
     # The hold container runs the agent from its own image and needs no volume.
@@ -126,10 +152,13 @@ def render_pod_spec(spec):
     return pod
 
 
-def render_daemonset(spec):
-    """The whole DaemonSet manifest for a PreloaderSpec (a plain dict in API field names)."""
+def render_daemonset(spec, digests=None):
+    """The whole DaemonSet manifest for a PreloaderSpec (a plain dict in API field names).
+
+    digests: {reference: digest} from resolving the pool's tags (registry.resolve_references).
+    """
     labels = object_labels(spec)
-    annotations = {IMAGES_ANNOTATION: images_annotation(spec)}
+    annotations = {IMAGES_ANNOTATION: images_annotation(spec, digests)}
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",

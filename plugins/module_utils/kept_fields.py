@@ -23,13 +23,16 @@ _CONDITION = dict.fromkeys(("type", "status", "reason", "message"), ALL)
 _CONTAINER = dict.fromkeys(("name", "image"), ALL)
 _CONTAINER_STATUS = dict.fromkeys(("name", "image", "imageID", "state", "lastState", "ready", "started", "restartCount"), ALL)
 
+# lastHeartbeatTime: when the kubelet last reported the node's status, image list included (warmth).
+_NODE_CONDITION = dict(_CONDITION, lastHeartbeatTime=ALL)
+
 NODE_FIELDS = {
     "metadata": _METADATA,
     "spec": dict.fromkeys(("taints", "unschedulable"), ALL),
-    "status": {"conditions": _CONDITION},
+    "status": {"conditions": _NODE_CONDITION},
 }
 
-# warmup's first LIST: the image lists too, for the image filesystem check before any admission.
+# warmup's first LIST: the images' sizes too, for the image filesystem check before any admission.
 NODE_FIELDS_WITH_IMAGES = dict(NODE_FIELDS, status=dict(NODE_FIELDS["status"], images=ALL))
 
 POD_FIELDS = {

@@ -98,6 +98,10 @@ class LeanCoreApi(object):
         return self._request("PATCH", "/api/v1/nodes/%s" % _segment(name), body=body, content_type=kwargs.get("_content_type"),
                              preload=kwargs.get("_preload_content", True), timeout=kwargs.get("_request_timeout"))
 
+    def delete_namespaced_pod(self, name, namespace, body=None, **kwargs):
+        return self._request("DELETE", "/api/v1/namespaces/%s/pods/%s" % (_segment(namespace), _segment(name)), body=body,
+                             preload=kwargs.get("_preload_content", True), timeout=kwargs.get("_request_timeout"))
+
     def connect_get_node_proxy_with_path(self, name, path, **kwargs):
         return self._request("GET", "/api/v1/nodes/%s/proxy/%s" % (_segment(name), quote(path)),
                              preload=kwargs.get("_preload_content", True), timeout=kwargs.get("_request_timeout"))

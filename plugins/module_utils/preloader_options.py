@@ -34,6 +34,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.names import (
     check_object_name,
     label_key_problem,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.registry_auth import check_registry_options
 from ansible_collections.prewarm.k8s.plugins.module_utils.waves import ADMIT_LABEL_VALUE, admission_label
 
 SCOPES = ("pool", "maintenance", "admitted")
@@ -58,7 +59,7 @@ _PERCENT_RE = re.compile(r"^(\d{1,3})%$")
 PreloaderSpec = namedtuple("PreloaderSpec", [
     "name", "namespace", "pool", "images", "agent_image", "node_selector", "tolerations",
     "image_pull_secrets", "image_pull_policy", "resources", "priority_class_name", "labels",
-    "max_unavailable",
+    "max_unavailable", "resolve_tags", "registries",
 ])
 
 
@@ -201,8 +202,8 @@ def build_preloader_spec(params):
         parse_image_reference(params["agent_image"])
     except InvalidInput as exc:
         raise InvalidInput("agent_image: %s" % exc.msg)
-    policy = params.get("image_pull_policy") or "IfNotPresent"
-    if policy not in PULL_POLICIES:
+    policy = params.get("image_pull_policy")
+    if policy is not None and policy not in PULL_POLICIES:
         raise InvalidInput("image_pull_policy: %r must be one of %s" % (policy, ", ".join(PULL_POLICIES)))
     scope = params.get("scope") or "pool"
     if scope not in SCOPES:
@@ -227,4 +228,6 @@ def build_preloader_spec(params):
         max_unavailable=check_max_unavailable(
             DEFAULT_MAX_UNAVAILABLE if params.get("max_unavailable") is None else params["max_unavailable"],
             "max_unavailable"),
+        resolve_tags=params.get("resolve_tags", True),
+        registries=check_registry_options(params.get("registries") or {}),
     )

@@ -16,17 +16,45 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import json
+import time
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import HOLD_CONTAINER, IMAGES_ANNOTATION
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
 from ansible_collections.prewarm.k8s.plugins.module_utils.image_ref import digest_from_image_id, parse_image_reference
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
+    ABSENT,
+    DEFAULT_LIST_LAG_SECONDS as LIST_LAG_SECONDS,
+    DEFAULT_MAX_IMAGES,
+    HELD,
+    MAX_NAMES_PER_IMAGE,
+    TAG_ELSEWHERE,
+    UNKNOWN as LIST_UNKNOWN,
+    NodeImages,
+)
 
+# Per image.
 PRESENT = "present"
 PULLING = "pulling"
 PENDING = "pending"
 FAILED = "failed"
 NO_POD = "no_pod"
+STALE = "stale"      # the node holds other content under the tag than the digest the pool names now
+GONE = "gone"        # pulled by the preloader pod, no longer in the node's image list
+UNKNOWN = "unknown"  # not in the node's image list, which is at the kubelet's cap: cannot tell
+
+# Per node, worst first: what an operator acts on.
+NODE_FAILED = "failed"
+NODE_GONE = "gone"
+NODE_STALE = "stale"
+NODE_COLD = "cold"
+NODE_WARM = "warm"
+NODE_STATES = (NODE_WARM, NODE_STALE, NODE_GONE, NODE_COLD, NODE_FAILED)
+
+# The kubelet's image cache refresh period: a status it reported at least this long after a pull
+# ended lists what the runtime held after the pull, so from then on the list alone decides.
+IMAGE_CACHE_PERIOD_SECONDS = 30
 
 # Waiting reasons the kubelet reports while it works normally on a container. Any other
 # reason (ErrImagePull, ImagePullBackOff, InvalidImageName, CreateContainerError,
@@ -34,6 +62,9 @@ NO_POD = "no_pod"
 _PROGRESS_REASONS = frozenset(["", "PodInitializing", "ContainerCreating"])
 DIGEST_MISMATCH = "DigestMismatch"
 POD_OUTDATED = "PodOutdated"
+TAG_MOVED = "TagMoved"
+NOT_LISTED = "NotListed"
+LIST_CAPPED = "ImageListCapped"
 
 
 def images_from_daemonset(daemonset):
@@ -49,10 +80,37 @@ def images_from_daemonset(daemonset):
         raise PrewarmError("%s: annotation %s is not JSON: %s" % (where, IMAGES_ANNOTATION, exc))
     if not isinstance(images, list) or not all(
             isinstance(entry, dict) and isinstance(entry.get("container"), str) and isinstance(entry.get("image"), str)
-            for entry in images):
-        raise PrewarmError('%s: annotation %s must be a JSON list of {"container": ..., "image": ...}, not %r'
+            and isinstance(entry.get("digest", ""), (str, type(None))) for entry in images):
+        raise PrewarmError('%s: annotation %s must be a JSON list of {"container": ..., "image": ..., "digest": ...}, not %r'
                            % (where, IMAGES_ANNOTATION, text))
-    return [{"container": entry["container"], "image": entry["image"]} for entry in images]
+    return [{"container": entry["container"], "image": entry["image"], "digest": entry.get("digest") or _expected_digest(entry["image"])}
+            for entry in images]
+
+
+def pod_current(pod, images):
+    """Whether the pod was made from the DaemonSet's current image list (digests included).
+
+    The template's annotation is copied to each pod, so a pod whose annotation differs predates
+    the last change and the DaemonSet controller will replace it (rolling update).
+    """
+    text = ((pod.get("metadata") or {}).get("annotations") or {}).get(IMAGES_ANNOTATION)
+    try:
+        recorded = json.loads(text) if text else None
+    except ValueError:
+        return False
+    if not isinstance(recorded, list):
+        return False
+    key = [(entry["container"], entry["image"], entry.get("digest")) for entry in images]
+    return key == [(entry.get("container"), entry.get("image"), entry.get("digest") or _expected_digest(entry.get("image") or ""))
+                   for entry in recorded if isinstance(entry, dict)]
+
+
+def with_wanted_digests(images, resolved):
+    """The images with "wanted": the digest each reference names now (resolved) or as recorded.
+
+    resolved: {reference: digest} from a resolution made now, or None when tags were not resolved.
+    """
+    return [dict(entry, wanted=(resolved or {}).get(entry["image"]) or entry.get("digest")) for entry in images]
 
 
 def _normalised(image):
@@ -202,25 +260,92 @@ def _find_container(entry, pod_images):
     return None
 
 
-def _image_result(entry, state, digest=None, reason=None, message=None):
-    return {"image": entry["image"], "container": entry["container"], "state": state,
-            "digest": digest, "reason": reason, "message": message}
+def _image_result(entry, state, digest=None, reason=None, message=None, recheck_at=None):
+    result = {"image": entry["image"], "container": entry["container"], "state": state,
+              "digest": digest, "wanted": entry.get("wanted") or entry.get("digest"), "reason": reason, "message": message}
+    if recheck_at is not None:
+        result["recheck_at"] = recheck_at
+    return result
 
 
 def _describe_failure(failure):
     return ": ".join(part for part in failure if part)
 
 
-def _present_result(entry, container, status):
+def _timestamp(text):
+    """Seconds since the epoch of an API timestamp (RFC 3339, UTC), or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return calendar.timegm(time.strptime(text.split(".")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+
+
+def _finished_at(status):
+    state = (status or {}).get("state") or {}
+    if "terminated" in state:
+        return _timestamp(state["terminated"].get("finishedAt"))
+    if "running" in state:
+        return _timestamp(state["running"].get("startedAt"))
+    return None
+
+
+def _reported_at(node):
+    """When the kubelet last reported the node's status (its Ready condition's heartbeat), or None."""
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return _timestamp(condition.get("lastHeartbeatTime"))
+    return None
+
+
+def _pulled_result(entry, status, node_images, now):
+    """The state of an image the pod's statuses say was pulled, checked against the node's list."""
     pulled = digest_from_image_id((status or {}).get("imageID"))
-    expected = _expected_digest(entry["image"])
-    if expected and pulled and pulled != expected:
+    own = _expected_digest(entry["image"])
+    if own and pulled and pulled != own:
         return _image_result(entry, FAILED, pulled, DIGEST_MISMATCH,
-                             "the node ran %s but the reference names %s" % (pulled, expected))
-    return _image_result(entry, PRESENT, pulled)
+                             "the node ran %s but the reference names %s" % (pulled, own))
+    try:
+        ref = parse_image_reference(entry["image"])
+    except InvalidInput:
+        return _image_result(entry, PRESENT, pulled)
+    wanted = entry.get("wanted") or entry.get("digest")
+    found = node_images.lookup(ref, wanted)
+    if found.kind == HELD:
+        return _image_result(entry, PRESENT, found.digest or pulled)
+    finished = _finished_at(status)
+    reported = _reported_at(node_images.node)
+    list_after_pull = reported is not None and finished is not None and reported >= finished + IMAGE_CACHE_PERIOD_SECONDS
+    lag = node_images.list_lag
+    if finished is not None and not list_after_pull and now - finished < lag:
+        # Just pulled: the kubelet's list lags behind its image store; its own status says what it holds.
+        if wanted and pulled and pulled != wanted:
+            return _image_result(entry, STALE, pulled, TAG_MOVED,
+                                 "the node pulled %s, the pool names %s now" % (pulled, wanted))
+        # The list names other content under the tag, and the pod does not say it pulled the wanted digest.
+        if not (found.kind == TAG_ELSEWHERE and (pulled is None or pulled != wanted)):
+            return _image_result(entry, PRESENT, pulled or wanted, recheck_at=finished + lag)
+    if found.kind == TAG_ELSEWHERE:
+        return _image_result(entry, STALE, found.digest, TAG_MOVED,
+                             "the node holds %s under tag %s, the pool names %s now" % (found.digest, ref.tag or "latest", wanted))
+    if found.kind == ABSENT:
+        return _image_result(entry, GONE, None, NOT_LISTED,
+                             "pulled by pod, but the node's image list no longer has it (removed by hand, by an image "
+                             "cleaner or by image GC)")
+    if found.kind == LIST_UNKNOWN and node_images.capped:
+        return _image_result(entry, UNKNOWN, pulled, LIST_CAPPED,
+                             "not in the node's image list, which is at the kubelet's cap of %d images (largest first): "
+                             "cannot tell whether it is there; raise the kubelet's nodeStatusMaxImages" % node_images.max_images)
+    if found.kind == LIST_UNKNOWN:
+        return _image_result(entry, UNKNOWN, pulled, LIST_CAPPED,
+                             "not in the node's image list, where %d image(s) have more names than the %d the kubelet lists "
+                             "per image: it may be one of them, under a name cut off" % (node_images.names_capped, MAX_NAMES_PER_IMAGE))
+    return _image_result(entry, STALE, found.digest, TAG_MOVED,
+                         "the node holds %s but not under tag %s: a pod naming the tag would pull" % (found.digest, ref.tag))
 
 
-def _evaluate_image(entry, pod, progress):
+def _evaluate_image(entry, pod, progress, node_images, now):
     statuses, pod_images, blocker = progress
     container = _find_container(entry, pod_images)
     if container is None:
@@ -232,7 +357,7 @@ def _evaluate_image(entry, pod, progress):
     blocker_position = names.index(blocker[0]) if blocker else len(names)
     entry = dict(entry, container=container)
     if position < blocker_position:
-        return _present_result(entry, container, statuses.get(container))
+        return _pulled_result(entry, statuses.get(container), node_images, now)
     if position == blocker_position:
         failure = blocker[1]
         if failure:
@@ -274,14 +399,34 @@ def describe_image(image):
     return text + (": " + details if details else "")
 
 
-def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failures=None):
+def node_state(warm, results):
+    """The node's one-word state from its image results: failed, gone, stale, cold or warm."""
+    states = set(image["state"] for image in results)
+    if FAILED in states:
+        return NODE_FAILED
+    if GONE in states:
+        return NODE_GONE
+    if STALE in states:
+        return NODE_STALE
+    return NODE_WARM if warm else NODE_COLD
+
+
+def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failures=None,
+             max_images=DEFAULT_MAX_IMAGES, now=None, list_lag=LIST_LAG_SECONDS):
     """The warmth of one node.
 
     node: the Node dict; pod: the preloader pod that counts on it (see pick_pod) or None;
-    images: images_from_daemonset(); no_pod_note: why there is no pod, when known;
-    last_failures: the node's memory of pull failures (see carry_last_failure), or None.
-    Returns {ready, warm, pod, images: [{image, container, state, digest, reason, message}], message}.
+    images: images_from_daemonset(), optionally with_wanted_digests(); no_pod_note: why there
+    is no pod, when known; last_failures: the node's memory of pull failures (see
+    carry_last_failure), or None; max_images: the kubelet's nodeStatusMaxImages (0: no cap);
+    now: seconds since the epoch (default: the clock); list_lag: how long after a pull the node's
+    image list may not show it yet (LIST_LAG_SECONDS), while the pod's own status counts.
+    Returns {ready, warm, state, pod, images: [{image, container, state, digest, wanted,
+    reason, message}], message, recheck_at}: recheck_at is when the result may change with no
+    event (a fresh pull that the node's image list must show by then), or None.
     """
+    now = time.time() if now is None else now
+    node_images = NodeImages(node, max_images, list_lag)
     ready, not_ready = node_ready(node)
     problems = [not_ready] if not_ready and require_ready else []
     if pod is None:
@@ -295,7 +440,7 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failu
         problems.append("preloader pod %s is not scheduled: %s" % (pod["metadata"]["name"], _describe_failure((reason, why))))
     else:
         progress = _init_progress(pod)
-        results = [_evaluate_image(entry, pod, progress) for entry in images]
+        results = [_evaluate_image(entry, pod, progress, node_images, now) for entry in images]
         if last_failures is not None:
             results = carry_last_failure(results, pod["metadata"].get("uid") or pod["metadata"]["name"], last_failures)
         problems.extend(describe_image(image) for image in results if image["state"] != PRESENT)
@@ -314,11 +459,19 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failu
             message += " (%s; require_ready is false)" % not_ready
     else:
         message = "; ".join(problems)
-    return {"ready": ready, "warm": warm, "pod": pod["metadata"]["name"] if pod else None,
-            "images": results, "message": message}
+    rechecks = [image.pop("recheck_at") for image in results if "recheck_at" in image]
+    return {"ready": ready, "warm": warm, "state": node_state(warm, results), "pod": pod["metadata"]["name"] if pod else None,
+            "pod_current": pod is not None and pod_current(pod, images),
+            "images": results, "message": message, "recheck_at": min(rechecks) if rechecks else None}
 
 
 MAX_NODES_IN_MESSAGE = 20
+
+
+def states_message(states, total):
+    """'3 of 5 nodes warm' with the other states that have nodes: '3 of 5 nodes warm, 1 stale, 1 gone'."""
+    others = ["%d %s" % (states[state], state) for state in NODE_STATES[1:] if states.get(state)]
+    return ", ".join(["%d of %d nodes warm" % (states.get(NODE_WARM, 0), total)] + others)
 
 
 def timeout_message(results, cold, timeout=None, trouble=()):

@@ -59,17 +59,21 @@ class ApiListWatch(object):
     kept_fields: when set (kept_fields.NODE_FIELDS, POD_FIELDS), each object is cut down to
     those fields as it arrives; else only its managedFields are dropped. A caller that needs
     more of the first LIST than of the events after it sets the attribute after that LIST.
+    narrow: a function (whole object, kept object) -> kept object, for what a field list cannot
+    say (node_images.narrow_images keeps only the image list entries of the pool's repositories).
     """
 
-    def __init__(self, list_func, request_timeout, kept_fields=None, **selectors):
+    def __init__(self, list_func, request_timeout, kept_fields=None, narrow=None, **selectors):
         self._list_func = list_func
         self._request_timeout = request_timeout
         self._selectors = selectors
         self._watch = None
         self.kept_fields = kept_fields
+        self.narrow = narrow
 
     def _trim(self, obj):
-        return keep(obj, self.kept_fields) if self.kept_fields else lean(obj)
+        kept = keep(obj, self.kept_fields) if self.kept_fields else lean(obj)
+        return self.narrow(obj, kept) if self.narrow else kept
 
     def list(self):
         """(items, resourceVersion), page by page: a 1,000-node LIST in a few requests."""
@@ -187,14 +191,23 @@ def follow(streams, tracker, deadline, clock=time.monotonic, counts=None):
     # batch of events: everything queued is applied first, so a burst of 50 pods turning Ready is
     # 50 releases sent together, not 50 round trips one after the other while the queue grows.
     settle = getattr(tracker, "settle", None)
+    # A tracker with wake_in()/tick() has results that change with time alone (a fresh pull the
+    # node's image list must show within a minute): it is woken then, with no event to wait for.
+    wake_in = getattr(tracker, "wake_in", None)
     try:
         while not tracker.all_warm:
             remaining = deadline - clock()
             if remaining <= 0:
                 break
+            wake = wake_in() if wake_in is not None else None
             try:
-                batch = [events.get(timeout=remaining)]
+                batch = [events.get(timeout=remaining if wake is None else max(0.05, min(remaining, wake)))]
             except queue.Empty:
+                if wake is not None and wake < remaining:
+                    tracker.tick()
+                    if settle is not None:
+                        settle()
+                    continue
                 break
             while settle is not None:
                 try:
@@ -203,6 +216,12 @@ def follow(streams, tracker, deadline, clock=time.monotonic, counts=None):
                     break
             for kind, event_type, payload in batch:
                 _handle(tracker, trouble, counts, kind, event_type, payload)
+            if wake_in is not None:
+                # Events that keep coming (a large pool's, several a second) must not hold off a
+                # re-evaluation that is due by now: the wait above would never time out.
+                wake = wake_in()
+                if wake is not None and wake <= 0:
+                    tracker.tick()
             if settle is not None:
                 settle()
         return tracker.all_warm, trouble

@@ -23,6 +23,7 @@ import copy
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import ADMIT_LABEL_PREFIX, MAINTENANCE_KEY
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import why_not_scheduled
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES
+from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import NODE_GONE, NODE_STALE
 
 ADMIT_LABEL_VALUE = "true"
 ADMITTED = "admitted"
@@ -71,10 +72,16 @@ class Waves(object):
     {name: error text or None};
     clock: a function returning the wall-clock time in seconds, for the timestamps;
     batched: apply() and replace() only take note, and settle() decides and writes once for
-    all the events taken note of since (watcher.follow calls it after each batch of events).
+    all the events taken note of since (watcher.follow calls it after each batch of events);
+    repull: a node whose images went from it (gone) or whose tag names older content (stale)
+    under a pod of the current template gets its preloader pod deleted, once per run, so the
+    DaemonSet controller makes a new one that pulls again (actions.repull({name: pod name}));
+    at most max_pulling of them pull again at once. A stale node whose pod predates the
+    template is left to the DaemonSet controller's rolling update.
     """
 
-    def __init__(self, names, tracker, label, max_pulling, gated, release, refused, actions, clock, batched=False):
+    def __init__(self, names, tracker, label, max_pulling, gated, release, refused, actions, clock, batched=False,
+                 repull=False):
         self.names = list(names)
         self.wanted = frozenset(self.names)
         self.tracker = tracker
@@ -88,6 +95,8 @@ class Waves(object):
         self.admitted = set()
         self.nodes = {}  # the latest Node dict of each name, so a release plans from what the watch saw
         self.admitted_at, self.warm_at, self.released_at, self.errors = {}, {}, {}, {}
+        self.repull = repull
+        self.repulled_at = {}
         self.max_pulling_seen = 0
         self.batched = batched
         # Nodes whose warmth may have changed since the last decision: only they are looked at,
@@ -148,6 +157,15 @@ class Waves(object):
         """Decide and write for every event taken note of since the last call (batched mode)."""
         self.advance()
 
+    def wake_in(self):
+        return self.tracker.wake_in()
+
+    def tick(self):
+        """Take the tracker's time-driven re-evaluations (watcher.follow calls settle() after)."""
+        self._dirty.update(self.tracker.tick())
+        if not self.batched:
+            self.advance()
+
     @property
     def all_warm(self):
         """Whether the run is over: every node warm (and released when asked), refused or failed."""
@@ -180,6 +198,21 @@ class Waves(object):
             return []
         return [name for name in self.names if name in self.warm_at and name not in self.released_at and name not in self.errors]
 
+    def to_repull(self):
+        if not self.repull:
+            return []
+        outstanding = sum(1 for name in self.repulled_at if name not in self.warm_at and name not in self.errors)
+        chosen = []
+        for name in self.names:
+            if len(chosen) >= self.max_pulling - outstanding:
+                break
+            result = self.tracker.results.get(name) or {}
+            if name in self.repulled_at or name in self.warm_at or name in self.refused or name in self.errors:
+                continue
+            if result.get("state") in (NODE_GONE, NODE_STALE) and result.get("pod_current") and result.get("pod"):
+                chosen.append(name)
+        return chosen
+
     def _note_warm(self):
         now = self.clock()
         dirty, self._dirty = self._dirty, set()
@@ -194,6 +227,10 @@ class Waves(object):
         releasing = self.to_release()
         if releasing:
             self._record(self.actions.release([self.nodes[name] for name in releasing]), self.released_at)
+        repulling = self.to_repull()
+        if repulling:
+            self._record(self.actions.repull(dict((name, self.tracker.results[name]["pod"]) for name in repulling)),
+                         self.repulled_at)
         admitting = self.to_admit()
         while admitting:  # a failed admission frees its slot at once
             self._record(self.actions.admit(admitting), self.admitted_at)

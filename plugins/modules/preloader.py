@@ -20,8 +20,9 @@ description:
     inside the preloaded image (distroless and scratch images work); then a long-running container C(hold)
     (image O(agent_image), command C(pause)). The pod turns Ready only when every image has been pulled,
     so the DaemonSet's pods are the readiness signal that M(prewarm.k8s.warm_status) reads."
-  - The DaemonSet carries the annotation C(prewarm.k8s/images), a JSON list mapping each C(pull-N) container
-    to the image reference as given, and the labels C(app.kubernetes.io/managed-by=prewarm.k8s),
+  - The DaemonSet and its pod template carry the annotation C(prewarm.k8s/images), a JSON list mapping each
+    C(pull-N) container to the image reference as given and the digest it names (see O(resolve_tags)), and the
+    labels C(app.kubernetes.io/managed-by=prewarm.k8s),
     C(prewarm.k8s/pool=<pool>) and C(prewarm.k8s/preloader=<name>) (the selector, derived from O(name) only so
     that an update never changes it).
   - "Secure by default, and within the C(restricted) Pod Security Standard: no service-account token,
@@ -114,11 +115,50 @@ options:
   image_pull_policy:
     description:
       - Pull policy of the C(pull-N) containers.
-      - V(IfNotPresent) pulls only missing images. V(Always) asks the registry on every pod start (a moved tag
-        is pulled again). V(Never) only checks that the images are already on the node (side-loaded).
+      - When not set, an image named by tag and resolved (O(resolve_tags)) is pulled with V(Always), everything
+        else with V(IfNotPresent). V(Always) makes the kubelet ask the registry when the pod starts, so a tag that
+        names older content on the node moves to the content the registry serves (only missing layers are
+        downloaded), and the runtime keeps the image under its tag and its digest, so that user pods naming either
+        find it present.
+      - V(IfNotPresent) pulls only missing images; with it a tag already on the node is never pulled again, and a
+        node that holds older content under the tag stays V(stale) (see M(prewarm.k8s.warm_status)).
+        V(Never) only checks that the images are already on the node (side-loaded).
     type: str
     choices: [ IfNotPresent, Always, Never ]
-    default: IfNotPresent
+  resolve_tags:
+    description:
+      - Resolve every image named by tag to the digest its registry serves now (OCI distribution API, from the
+        controller), and record that digest on the DaemonSet and in its pod template. A tag pushed again to other
+        content then changes the template, the DaemonSet controller replaces the pods (at most O(max_unavailable)
+        at a time) and the nodes pull the new content.
+      - A reference that fails to resolve (unreachable registry, no such tag, credentials refused, a
+        V(name:tag@digest) whose tag names another digest) fails the task before anything is written, naming the
+        reference and the registry's answer. Each distinct reference is asked once, concurrently, each request
+        bounded by O(request_timeout).
+      - Credentials come from O(image_pull_secrets) (type C(kubernetes.io/dockerconfigjson) or
+        C(kubernetes.io/dockercfg)), read through the API in O(namespace) once a registry asks for credentials (not
+        at all for public images), the first secret with credentials for the registry used, in the pod's order.
+      - V(false) for a controller with no access to the registries. Then a moved tag goes unseen (the nodes keep
+        the old content and count as warm), and the task warns.
+      - The O(agent_image) is not resolved; pin it by digest.
+    type: bool
+    default: true
+  registries:
+    description:
+      - How to reach a registry when resolving tags, per registry C(host[:port]) as written in the image references
+        (V(docker.io) for Docker Hub). Unlisted registries are reached over HTTPS with the system's CAs.
+      - "Each value is a dictionary with C(plain_http) (bool, default false: speak plain HTTP to it),
+        C(validate_certs) (bool, default true) and C(ca_cert) (path to a CA bundle on the controller)."
+      - Only what the nodes' container runtime is configured to accept for that registry belongs here.
+      - When not given, the JSON object in the environment variable E(PREWARM_REGISTRIES) is used, if set (so an
+        execution environment or a job template can say it once for every task).
+    type: dict
+  digests:
+    description:
+      - Digests already resolved for some of O(images), as a reference-to-digest dictionary (for example the
+        RV(digests) of an earlier run in check mode), so those references are not asked of the registry again.
+    type: dict
+    default: {}
   resources:
     description:
       - Resources of every container (they are all tiny), with keys C(requests) and C(limits), each a dictionary
@@ -159,6 +199,8 @@ attributes:
     details:
       - The diff shows the labels, annotations and spec of the DaemonSet before and after.
 notes:
+  - "Resolving tags needs C(get) on the O(image_pull_secrets) Secrets in O(namespace) (the shipped RBAC grants
+    exactly that); their contents are used in memory to ask the registry, and never returned or logged."
   - "Why the images stay: the kubelet's image garbage collector treats an image as in use while a container
     known to the runtime for a pod on the node refers to it, running or exited (it lists exited containers
     too), and the kubelet's container garbage collection keeps the last instance of each container, including
@@ -248,6 +290,14 @@ diff:
     after:
       description: The same after the task (in check mode, after the dry run).
       type: dict
+digests:
+  description:
+    - Per image reference, the digest recorded for it on the DaemonSet - resolved now from its tag, pinned with
+      O(digests), or the reference's own. Images named by tag with O(resolve_tags=false) are not listed.
+  returned: when state is present
+  type: dict
+  sample:
+    registry.example.com/shop/frontend:2.14.1: sha256:5d5a6e8a4b2c39ab8a2d7d2f4a4c2c1e0d9f3b1a2c4e6f8a0b2d4f6a8c0e2a4b
 msg:
   description: What happened, in one sentence.
   returned: always
@@ -256,6 +306,8 @@ msg:
 """
 
 import json
+
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import (
     api_host,
@@ -280,6 +332,11 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_options impo
     build_preloader_spec,
     check_identity,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.resolution import (
+    check_pinned_digests,
+    resolve_pool,
+    unresolved_tags,
+)
 
 try:
     from kubernetes import client as k8s_client
@@ -300,7 +357,10 @@ ARGUMENT_SPEC = dict(
     tolerations=dict(type="list", elements="dict", default=[]),
     tolerate_maintenance=dict(type="bool", default=True),
     image_pull_secrets=dict(type="list", elements="str", default=[], no_log=False),
-    image_pull_policy=dict(type="str", choices=["IfNotPresent", "Always", "Never"], default="IfNotPresent"),
+    image_pull_policy=dict(type="str", choices=["IfNotPresent", "Always", "Never"]),
+    resolve_tags=dict(type="bool", default=True),
+    registries=dict(type="dict", fallback=(env_fallback, ["PREWARM_REGISTRIES"])),
+    digests=dict(type="dict", default={}),
     resources=dict(type="dict"),
     priority_class_name=dict(type="str"),
     labels=dict(type="dict", default={}),
@@ -396,17 +456,31 @@ def check_priority_class(api_client, name, timeout):
             raise ApiFailure(describe_api_exception(exc, "reading PriorityClass %s" % name, api_host(api_client)))
 
 
+def resolve(module, api_client, spec):
+    """{reference: digest} for the pool's images (registry answers, pins, own digests)."""
+    params = module.params
+    pinned = check_pinned_digests(params["digests"], [image.original for image in spec.images])
+    if not spec.resolve_tags:
+        tags = unresolved_tags(spec.images)
+        if tags:
+            module.warn("resolve_tags is false: %s not resolved to digests, so a tag pushed again to other content goes "
+                        "unseen (nodes keep the old content and count as warm)" % ", ".join(tags))
+        return dict((image.original, image.digest) for image in spec.images if image.digest and not image.tag)
+    return resolve_pool(api_client, spec.images, spec.image_pull_secrets, spec.namespace, spec.registries, pinned,
+                        params["request_timeout"])
+
+
 def run(module):
     params = module.params
     present = params["state"] == "present"
-    # Every option is checked, and the live object read, before the first write.
-    if present:
-        manifest = render_daemonset(build_preloader_spec(params))
-    else:
+    # Every option is checked, the tags resolved and the live object read, before the first write.
+    spec = build_preloader_spec(params) if present else None
+    if not present:
         check_identity(params)
-        manifest = None
     api_client = build_api_client(params, pool_size=1)
     check_reachable(api_client, params["request_timeout"])
+    digests = resolve(module, api_client, spec) if present else None
+    manifest = render_daemonset(spec, digests) if present else None
     if present and manifest["spec"]["template"]["spec"].get("priorityClassName"):
         check_priority_class(api_client, params["priority_class_name"], params["request_timeout"])
     daemonsets = DaemonSets(api_client, params["namespace"], params["name"], params["request_timeout"])
@@ -417,6 +491,7 @@ def run(module):
     if present:
         result = ensure_present(daemonsets, manifest, live, module.check_mode)
         result["manifest"] = manifest
+        result["digests"] = digests
     else:
         result = ensure_absent(daemonsets, live, module.check_mode)
     result["daemonset"] = without_managed_fields(result["daemonset"]) or {}

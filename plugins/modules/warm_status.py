@@ -32,17 +32,28 @@ description:
     lost connection (an API server restart) is re-established after a short back-off.
   - On timeout the module fails with a message naming each cold node, each image not present and
     its reason, and still returns the full per-node result.
-  - Read-only. Checks every option, the DaemonSet and every named node before waiting.
+  - "Presence is checked twice: the pod's statuses say the kubelet pulled an image, and the node's own image list
+    (C(status.images), the kubelet's report of its image store by digest) says it still holds it. An image the pod
+    pulled that the node no longer lists is V(gone) (removed by hand, by an image cleaner, by image GC); one the
+    node holds under its tag at another digest than the pool names now is V(stale); one missing from a list at
+    the kubelet's cap is V(unknown). The list follows a pull or a removal within about a minute; for 90 seconds
+    after a pull the pod's own status counts."
+  - Each node gets one state - V(warm), V(stale), V(gone), V(cold) (pulling, queued, no pod, not Ready) or
+    V(failed) - and RV(states) counts them, so a scheduled run can alert on drift.
+  - Read-only unless O(record_state=true). Checks every option, the DaemonSet and every named node before waiting.
 extends_documentation_fragment:
   - prewarm.k8s.auth
+  - prewarm.k8s.node_image_list
   - prewarm.k8s.preloader_ref
 attributes:
   check_mode:
     support: full
-    description: The module never changes anything; in check mode it reports and waits exactly as otherwise.
+    description:
+      - In check mode it reports and waits exactly as otherwise, and with O(record_state=true) reports the labels it
+        would write without writing them.
   diff_mode:
     support: none
-    description: Nothing changes, so there is no diff.
+    description: The only change is the drift label (O(record_state)); RV(recorded) names the nodes it was written on.
 options:
   nodes:
     description:
@@ -74,6 +85,32 @@ options:
     description:
       - With O(wait=false), whether to fail when a node is not warm. The per-node result is returned either way.
       - With O(wait=true) a node still cold at the timeout always fails the run.
+    type: bool
+    default: false
+  resolve_tags:
+    description:
+      - Ask the registries, once at the start, which digest each of the pool's tags names now, and count a node
+        warm only when it holds that digest. A node holding what the DaemonSet recorded while the tag has moved
+        since is then V(stale) (run M(prewarm.k8s.preloader) again, or the prewarm or reconcile playbook, to roll
+        the new content out).
+      - Credentials come from the DaemonSet's C(imagePullSecrets) in O(namespace), as for M(prewarm.k8s.preloader).
+        A reference that fails to resolve fails the task, naming it and the registry's answer.
+      - V(false) compares with the digests recorded on the DaemonSet when it was last applied.
+    type: bool
+    default: true
+  registries:
+    description:
+      - How to reach each registry when resolving tags; see the M(prewarm.k8s.preloader) option of the same name
+        (also for the environment variable E(PREWARM_REGISTRIES)).
+    type: dict
+  record_state:
+    description:
+      - Keep each node's state on the node, as the label C(warmth.prewarm.k8s/<name>=<state>) (V(warm), V(stale),
+        V(gone), V(cold), V(failed)), written at the end of the run where it changed. Pod readiness does not change
+        when an image goes or a tag moves; this label does, so kube-state-metrics (C(kube_node_labels), with the
+        label allowed by C(--metric-labels-allowlist)) or a label selector can alert on drift.
+      - The only write this module makes; it needs C(patch) on nodes. In check mode nothing is written and the
+        task reports what would change.
     type: bool
     default: false
 notes:
@@ -134,6 +171,12 @@ nodes:
     ready:
       description: Whether the node's Ready condition is True.
       type: bool
+    state:
+      description:
+        - V(warm), V(stale) (holds other content under a tag than the pool names now), V(gone) (an image its pod
+          pulled is no longer on it), V(cold) (pulling, queued, no pod, not Ready, or unknown) or V(failed) (a pull
+          or a digest failed).
+      type: str
     warm:
       description: Whether the node counts as warm (see the module description).
       type: bool
@@ -156,19 +199,25 @@ nodes:
           type: str
         state:
           description:
-            - V(present), V(pulling), V(pending) (queued behind an earlier image), V(failed) or
-              V(no_pod) (no preloader pod on the node).
+            - V(present), V(pulling), V(pending) (queued behind an earlier image), V(failed), V(no_pod) (no
+              preloader pod on the node), V(stale), V(gone) or V(unknown) (see the module description).
           type: str
         digest:
           description:
-            - The digest the node pulled, from the kubelet's C(imageID); null when not present or
-              when the runtime reports no repository digest.
+            - The digest the node holds, from its image list or the kubelet's C(imageID); null when not
+              present or when the runtime reports no repository digest.
+          type: str
+        wanted:
+          description:
+            - The digest the pool names now for this image (resolved now, or as recorded on the
+              DaemonSet); null when tags are not resolved.
           type: str
         reason:
           description:
             - The kubelet's reason (for example C(ErrImagePull), C(ImagePullBackOff)),
-              C(DigestMismatch) when the pulled digest is not the one referenced, or
-              C(PodOutdated) when the pod predates this image.
+              C(DigestMismatch) when the pulled digest is not the one referenced,
+              C(PodOutdated) when the pod predates this image, C(TagMoved) (stale),
+              C(NotListed) (gone) or C(ImageListCapped) (unknown).
           type: str
         message:
           description: The kubelet's message, or what the image waits for.
@@ -185,6 +234,20 @@ cold:
   type: list
   elements: str
   sample: [node-3]
+recorded:
+  description: With O(record_state=true), the nodes whose drift label this run wrote (would write, in check mode).
+  returned: always
+  type: list
+  elements: str
+states:
+  description: How many nodes are in each state.
+  returned: always
+  type: dict
+  sample: {warm: 997, stale: 2, gone: 1, cold: 0, failed: 0}
+digests:
+  description: Per image reference, the digest the pool names now (what nodes are compared with).
+  returned: always
+  type: dict
 all_warm:
   description: Whether every node is warm (also true when there is no node).
   returned: always
@@ -221,17 +284,43 @@ elapsed:
 """
 
 import time
+from functools import partial
+
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
-from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
+from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
+from ansible_collections.prewarm.k8s.plugins.module_utils.drift import state_patches, warmth_label
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError, describe_api_exception
 from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS, POD_FIELDS
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
+    DEFAULT_LIST_LAG_SECONDS,
+    DEFAULT_MAX_IMAGES,
+    check_image_list_options,
+    narrow_images,
+    repositories,
+)
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH
+from ansible_collections.prewarm.k8s.plugins.module_utils.registry_auth import check_registry_options
+from ansible_collections.prewarm.k8s.plugins.module_utils.resolution import parse_references, resolve_pool
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string, why_not_scheduled
+from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
-from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import images_from_daemonset, timeout_message
+from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import (
+    images_from_daemonset,
+    states_message,
+    timeout_message,
+    with_wanted_digests,
+)
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
+
+try:
+    from kubernetes.client import ApiException
+except ImportError:
+    pass  # api_module() reports the missing library
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -241,6 +330,11 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="int", default=600),
     require_ready=dict(type="bool", default=True),
     fail_on_cold=dict(type="bool", default=False),
+    resolve_tags=dict(type="bool", default=True),
+    registries=dict(type="dict", fallback=(env_fallback, ["PREWARM_REGISTRIES"])),
+    node_status_max_images=dict(type="int", default=DEFAULT_MAX_IMAGES),
+    image_list_lag=dict(type="int", default=DEFAULT_LIST_LAG_SECONDS),
+    record_state=dict(type="bool", default=False),
 )
 
 
@@ -251,17 +345,31 @@ def check_params(params):
         check_object_name(node, "nodes")
     if params["timeout"] <= 0:
         raise InvalidInput("timeout: must be a positive number of seconds, not %r" % params["timeout"])
+    check_image_list_options(params)
+    return check_registry_options(params["registries"] or {})
 
 
-def node_stream(core, params, pod_spec):
+def wanted_digests(api_client, params, registries, daemonset, images):
+    """{reference: digest} each of the pool's references names now (or as recorded, without resolving)."""
+    recorded = dict((entry["image"], entry["digest"]) for entry in images if entry.get("digest"))
+    if not params["resolve_tags"]:
+        return recorded
+    pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
+    secrets = [ref.get("name") for ref in pod_spec.get("imagePullSecrets") or [] if ref.get("name")]
+    return resolve_pool(api_client, parse_references(entry["image"] for entry in images), secrets, params["namespace"],
+                        registries, {}, params["request_timeout"])
+
+
+def node_stream(core, params, pod_spec, images):
     """The node LIST/WATCH, narrowed on the server where the options allow it."""
     names = params["nodes"]
+    narrow = narrow_images(repositories(entry["image"] for entry in images))
+    selectors = {}
     if names is not None and len(names) == 1:
-        return ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS, field_selector="metadata.name=" + names[0])
-    if names is None and pod_spec.get("nodeSelector"):
-        selector = label_selector_string({"matchLabels": pod_spec["nodeSelector"]})
-        return ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS, label_selector=selector)
-    return ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS)
+        selectors["field_selector"] = "metadata.name=" + names[0]
+    elif names is None and pod_spec.get("nodeSelector"):
+        selectors["label_selector"] = label_selector_string({"matchLabels": pod_spec["nodeSelector"]})
+    return ApiListWatch(core.list_node, params["request_timeout"], kept_fields=NODE_FIELDS, narrow=narrow, **selectors)
 
 
 def target_names(params, node_items, pod_spec):
@@ -275,24 +383,49 @@ def target_names(params, node_items, pod_spec):
     return list(dict.fromkeys(params["nodes"]))
 
 
-def run(params):
+def record_states(core, params, tracker, check_mode):
+    """Write the drift label where it changed; returns (node names written, warnings)."""
+    patches = state_patches(tracker.results, tracker.node_labels(), warmth_label(params["name"]))
+    if check_mode or not patches:
+        return sorted(patches), []
+
+    def write(name):
+        send(partial(core.patch_node, name, patches[name], _content_type=MERGE_PATCH, _preload_content=False,
+                     _request_timeout=params["request_timeout"])).drain_conn()
+
+    written, warnings = [], []
+    for name, _result, exc in run_concurrently(write, sorted(patches)):
+        if exc is None:
+            written.append(name)
+        else:
+            cause = exc.cause if isinstance(exc, GaveUp) else exc
+            warnings.append(describe_api_exception(cause, "writing the drift label on node %s" % name)
+                            if isinstance(cause, ApiException) else "writing the drift label on node %s: %s" % (name, cause))
+    return written, warnings
+
+
+def run(params, check_mode=False):
     started = time.monotonic()
-    check_params(params)
+    registries = check_params(params)
     api_client = build_api_client(params, pool_size=4)
     check_reachable(api_client, params["request_timeout"])
     daemonset = read_daemonset(api_client, params)
     images = images_from_daemonset(daemonset)
+    # Asked before any wait: a tag moved since the preloader ran makes its nodes stale now.
+    digests = wanted_digests(api_client, params, registries, daemonset, images)
+    images = with_wanted_digests(images, digests)
     pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
 
     core = LeanCoreApi(api_client)
-    nodes = node_stream(core, params, pod_spec)
+    nodes = node_stream(core, params, pod_spec, images)
     node_items, node_version = api_call(api_client, "listing nodes", nodes.list)
     names = target_names(params, node_items, pod_spec)
     pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], kept_fields=POD_FIELDS, namespace=params["namespace"],
                         label_selector=label_selector_string((daemonset.get("spec") or {}).get("selector")))
     pod_items, pod_version = api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
 
-    tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"])
+    tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"],
+                          params["node_status_max_images"], list_lag=params["image_list_lag"])
     tracker.replace(NODES, node_items)
     tracker.replace(PODS, pod_items)
     trouble, watch = {}, {"reconnects": 0, "relists": 0}
@@ -300,8 +433,11 @@ def run(params):
         _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], tracker,
                                 started + params["timeout"], counts=watch)
 
-    result = dict(changed=False, nodes=tracker.results, warm=tracker.warm(), cold=tracker.cold(),
-                  all_warm=tracker.all_warm, images=images, watch=watch, elapsed=round(time.monotonic() - started, 3))
+    recorded, warnings = record_states(core, params, tracker, check_mode) if params["record_state"] else ([], [])
+    result = dict(changed=bool(recorded), nodes=tracker.results, warm=tracker.warm(), cold=tracker.cold(), states=tracker.states(),
+                  digests=digests, all_warm=tracker.all_warm, images=images, recorded=recorded, watch=watch,
+                  elapsed=round(time.monotonic() - started, 3))
+    result["warnings_list"] = warnings
     failure = None
     if not tracker.all_warm and (params["wait"] or params["fail_on_cold"]):
         failure = timeout_message(tracker.results, tracker.cold(), params["timeout"] if params["wait"] else None,
@@ -312,14 +448,16 @@ def run(params):
 def main():
     module = api_module(ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        result, failure = run(module.params)
+        result, failure = run(module.params, module.check_mode)
     except PrewarmError as exc:
         module.fail_json(msg=exc.msg, changed=False, **exc.details)
+    for warning in result.pop("warnings_list"):
+        module.warn(warning)
     if not result["nodes"] and module.params["nodes"] is None:
         module.warn("DaemonSet %s/%s runs on no node: nothing to report" % (module.params["namespace"], module.params["name"]))
     if failure:
         module.fail_json(msg=failure, **result)
-    module.exit_json(msg="%d of %d nodes warm" % (len(result["warm"]), len(result["nodes"])), **result)
+    module.exit_json(msg=states_message(result["states"], len(result["nodes"])), **result)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ description:
   - Every option, the DaemonSet and every named node are checked before the first write.
 extends_documentation_fragment:
   - prewarm.k8s.auth
+  - prewarm.k8s.node_image_list
   - prewarm.k8s.preloader_ref
 attributes:
   check_mode:
@@ -107,6 +108,16 @@ options:
       - How many nodes are patched, and image filesystems read, at the same time.
     type: int
     default: 32
+  repull:
+    description:
+      - Pull again on a node whose preloader pod, made from the DaemonSet's current template, pulled an image that
+        the node no longer holds (V(gone)) or whose tag there names other content than the DaemonSet records
+        (V(stale)) - by deleting that pod, once per node and run, so the DaemonSet controller makes a new one that
+        pulls. At most O(max_pulling) nodes pull again at once. A stale node whose pod predates the template is
+        left to the DaemonSet controller's rolling update.
+      - V(false) only reports such nodes.
+    type: bool
+    default: true
 notes:
   - Needs C(get) on the DaemonSet, C(list) and C(watch) on nodes and on pods in O(namespace), C(patch) on nodes,
     and for O(image_fs_check) C(get) on C(nodes/proxy).
@@ -154,6 +165,7 @@ nodes:
   sample:
     gpu-7:
       warm: true
+      state: warm
       ready: true
       pod: preload-gpu-x7k2p
       admitted: true
@@ -175,6 +187,11 @@ nodes:
     warm:
       description: Whether the node was warm at some moment of this run (it is then no longer pulling).
       type: bool
+    state:
+      description:
+        - The node's state at the end - V(warm), V(stale), V(gone), V(cold) or V(failed), as in
+          M(prewarm.k8s.warm_status).
+      type: str
     ready:
       description: Whether the node's Ready condition is True at the end.
       type: bool
@@ -186,6 +203,9 @@ nodes:
       type: bool
     released:
       description: Whether this run took the node's maintenance marks off (would, in check mode).
+      type: bool
+    repulled:
+      description: Whether this run deleted the node's preloader pod to pull a gone or stale image again (see O(repull)).
       type: bool
     admitted_at:
       description: When this run admitted the node (RFC 3339 UTC); null when it was admitted before, or not at all.
@@ -233,6 +253,12 @@ admitted:
   type: list
   elements: str
   sample: [gpu-7, gpu-8]
+repulled:
+  description: Names of the nodes whose preloader pod this run deleted to pull a gone or stale image again.
+  returned: always
+  type: list
+  elements: str
+  sample: [gpu-3]
 refused:
   description: Per refused node, why it was not admitted.
   returned: always
@@ -289,6 +315,13 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NOD
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
+    DEFAULT_LIST_LAG_SECONDS,
+    DEFAULT_MAX_IMAGES,
+    check_image_list_options,
+    narrow_images,
+    repositories,
+)
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH, apply_plan, node_failure, release_request
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import check_node_names
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string
@@ -324,6 +357,9 @@ ARGUMENT_SPEC = dict(
     image_gc_high_threshold=dict(type="int", default=85),
     image_sizes=dict(type="dict"),
     workers=dict(type="int", default=32),
+    node_status_max_images=dict(type="int", default=DEFAULT_MAX_IMAGES),
+    image_list_lag=dict(type="int", default=DEFAULT_LIST_LAG_SECONDS),
+    repull=dict(type="bool", default=True),
 )
 MAX_NODES_IN_MESSAGE = 20
 
@@ -337,6 +373,7 @@ def check_params(params):
             raise InvalidInput("%s: must be at least 1, not %r" % (option, params[option]))
     if not 1 <= params["image_gc_high_threshold"] <= 100:
         raise InvalidInput("image_gc_high_threshold: must be a percentage from 1 to 100, not %r" % params["image_gc_high_threshold"])
+    check_image_list_options(params)
     return check_node_names(params["nodes"], "nodes"), check_image_sizes(params["image_sizes"], "image_sizes")
 
 
@@ -354,8 +391,9 @@ class NodeActions(object):
     whether a node had anything to release).
     """
 
-    def __init__(self, core, label, timeout, workers, dry_run, keep_views):
+    def __init__(self, core, label, timeout, workers, dry_run, keep_views, namespace=None):
         self.core, self.label, self.timeout, self.workers, self.dry_run = core, label, timeout, workers, dry_run
+        self.namespace, self.repull_pods = namespace, {}
         self.keep_views = keep_views
         self.request = release_request(_timestamp(time.time()), "prewarm.k8s warmup")
         self.plans, self.warnings = {}, []
@@ -384,6 +422,24 @@ class NodeActions(object):
 
     def release(self, nodes):
         return self._each(self._release, nodes)
+
+    def repull(self, pods):
+        """Delete the named nodes' preloader pods ({node: pod}), so their replacements pull again."""
+        self.repull_pods = dict(pods)
+        return self._each(self._repull, list(pods))
+
+    def _repull(self, name):
+        if self.dry_run:
+            return
+        pod = self.repull_pods[name]
+        try:
+            send(partial(self.core.delete_namespaced_pod, pod, self.namespace, _preload_content=False,
+                         _request_timeout=self.timeout)).drain_conn()
+        except GaveUp as exc:
+            raise node_failure(exc.cause, "deleting preloader pod %s to pull again" % pod, name, self.core, exc.attempts)
+        except k8s_client.ApiException as exc:
+            if exc.status != 404:  # replaced meanwhile: what we wanted
+                raise node_failure(exc, "deleting preloader pod %s to pull again" % pod, name, self.core)
 
     def _release(self, node):
         plan = plan_node(node, self.request)
@@ -447,8 +503,8 @@ def _node_result(waves, actions, name, timed_out, dry_run):
     if not released:
         released_at = None
     return {
-        "warm": warm_at is not None, "ready": base["ready"], "pod": base["pod"], "images": base["images"],
-        "admitted": name in waves.admitted and waves.gated, "released": released,
+        "warm": warm_at is not None, "state": base["state"], "ready": base["ready"], "pod": base["pod"], "images": base["images"],
+        "admitted": name in waves.admitted and waves.gated, "released": released, "repulled": name in waves.repulled_at,
         "admitted_at": _timestamp(admitted_at), "warm_at": _timestamp(warm_at), "released_at": _timestamp(released_at),
         "warming_seconds": round(warm_at - admitted_at, 3) if admitted_at and warm_at else None,
         "release_delay_seconds": round(released_at - warm_at, 3) if warm_at and released_at else None,
@@ -490,7 +546,7 @@ def run(params, check_mode, diff_mode):
     started = time.monotonic()
     names, given_sizes = check_params(params)
     if not names:
-        return dict(changed=False, nodes={}, warm=[], cold=[], released=[], admitted=[], refused={}, scope=None,
+        return dict(changed=False, nodes={}, warm=[], cold=[], released=[], admitted=[], repulled=[], refused={}, scope=None,
                     max_pulling_seen=0, watch={"reconnects": 0, "relists": 0}, elapsed=0.0, msg="no nodes given: nothing to do"), None, []
     api_client = build_api_client(params, pool_size=params["workers"] + 4)
     check_reachable(api_client, params["request_timeout"])
@@ -522,17 +578,20 @@ def run(params, check_mode, diff_mode):
     if scope == ADMITTED:
         refused, notes = refusals(core, params, names, node_items, pod_spec, [entry["image"] for entry in images], given_sizes)
         warnings.extend(notes)
-    # The image lists served the checks above; the wait holds every node of the pool for its
-    # whole length and needs none of them.
+    # The image sizes served the checks above; the wait holds every node of the pool for its
+    # whole length and needs only the image names.
     nodes.kept_fields = NODE_FIELDS
+    nodes.narrow = narrow_images(repositories(entry["image"] for entry in images))
     names_set = set(names)
-    node_items = [keep(node, NODE_FIELDS) for node in node_items if node["metadata"]["name"] in names_set]
-    tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"])
+    node_items = [nodes.narrow(node, keep(node, NODE_FIELDS)) for node in node_items if node["metadata"]["name"] in names_set]
+    tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"],
+                          params["node_status_max_images"], list_lag=params["image_list_lag"])
     tracker.replace(NODES, node_items)
     tracker.replace(PODS, pod_items)
-    actions = NodeActions(core, label, params["request_timeout"], params["workers"], dry_run=check_mode, keep_views=diff_mode)
+    actions = NodeActions(core, label, params["request_timeout"], params["workers"], dry_run=check_mode, keep_views=diff_mode,
+                          namespace=params["namespace"])
     waves = Waves(names, tracker, label, params["max_pulling"], scope == ADMITTED, params["release"], refused, actions, time.time,
-                  batched=True)
+                  batched=True, repull=params["repull"])
     # Every check is done and all state read: the first writes happen here.
     waves.start(node_items)
     trouble, watch = {}, {"reconnects": 0, "relists": 0}
@@ -548,9 +607,10 @@ def run(params, check_mode, diff_mode):
         warm=[name for name in names if name in waves.warm_at], cold=waves.cold(),
         released=[name for name in names if name in waves.released_at and actions.plans[name]["patch"]],
         admitted=[name for name in names if name in waves.admitted_at],
+        repulled=[name for name in names if name in waves.repulled_at],
         refused=waves.refused, scope=scope, max_pulling_seen=waves.max_pulling_seen, watch=watch,
         elapsed=round(time.monotonic() - started, 3))
-    result["changed"] = bool(result["released"] or result["admitted"])
+    result["changed"] = bool(result["released"] or result["admitted"] or result["repulled"])
     if diff_mode:
         result["diff"] = _diff(waves, actions)
     # Check mode does not wait, so nodes not warm yet are no failure there; refusals are.

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Build the test images with umoci, push them to the local registry with skopeo, and write
-# $PREWARM_CLUSTER_DIR/images.json (name -> {ref, digest, size}). Images are tagged with a hash
-# of their sources, so an image already in the registry under that tag is not built again.
+# Build the test images with umoci, push them to the local registry with skopeo, copy `small`
+# to the private registry as `private`, and write $PREWARM_CLUSTER_DIR/images.json
+# (name -> {ref, digest, size}). Images are tagged with a hash of their sources, so an image
+# already in the registry under that tag is not built (or copied) again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/cluster/lib/env.sh
 source "$here/lib/env.sh"
+# shellcheck source=tests/cluster/lib/registry.sh
+source "$here/lib/registry.sh"
 
 registry=$REGISTRY_ADDR/prewarm-test
 large_layers=${PREWARM_LARGE_LAYERS:-3}
@@ -17,7 +20,8 @@ tag=$( { cat "$here/images/tiny.c" "$0" "$repo/images/agent/prewarm-agent.c" "$r
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-in_registry() { skopeo inspect --raw --tls-verify=false "docker://$1" >/dev/null 2>&1; }
+# The private registry's credentials come from its auth file, never a command line.
+in_registry() { skopeo inspect --raw --tls-verify=false --authfile "$PRIVATE_REGISTRY_AUTHFILE" "docker://$1" >/dev/null 2>&1; }
 
 tiny() { # build the tiny static test program once
   [[ -x $work/tiny ]] || gcc -static -nostdlib -ffreestanding -fno-stack-protector -Os -s \
@@ -67,13 +71,22 @@ for name in agent small noshell large; do
   log "building image $name:$tag"
   "build_$name"
 done
+# The private image: the small image's manifest and blobs, byte for byte (same digest), in a
+# registry that asks for credentials.
+private_ref=$PRIVATE_REGISTRY_ADDR/prewarm-test/private:$tag
+if ! in_registry "$private_ref"; then
+  log "copying small:$tag to $private_ref"
+  skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false --authfile "$PRIVATE_REGISTRY_AUTHFILE" \
+    "docker://$registry/small:$tag" "docker://$private_ref"
+fi
 
 # Digest and size straight from the registry's manifest: the digest is the sha256 of its bytes,
 # the size is what a pull downloads (config + layers).
 {
-  for name in agent small noshell large; do
+  for name in agent small noshell large private; do
     ref=$registry/$name:$tag
-    skopeo inspect --raw --tls-verify=false "docker://$ref" >"$work/$name.manifest"
+    [[ $name != private ]] || ref=$private_ref
+    skopeo inspect --raw --tls-verify=false --authfile "$PRIVATE_REGISTRY_AUTHFILE" "docker://$ref" >"$work/$name.manifest"
     printf '%s\t%s\t%s\n' "$name" "$ref" "$work/$name.manifest"
   done
 } | python3 -c '

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stop everything cluster-up started (by PID), undo its mounts and network devices, and
 # delete the cluster dir. A no-op when no cluster is there. The binary cache and the
-# registry's storage (with the test images) are kept for the next cluster-up.
+# registries' storage (with the test images) are kept for the next cluster-up.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/cluster/lib/env.sh
@@ -42,11 +42,12 @@ for ns in spec.get("linux", {}).get("namespaces", []):
   done
 }
 
+stop_daemon kwok-images
 stop_daemon kwok
 stop_daemon kubelet
 remove_pods
 stop_daemon containerd
-for name in kube-scheduler kube-controller-manager kube-apiserver etcd registry; do
+for name in kube-scheduler kube-controller-manager kube-apiserver etcd registry private-registry; do
   stop_daemon "$name"
 done
 

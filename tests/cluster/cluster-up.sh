@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bring the test cluster up: registry + test images, etcd, the control plane, one real node
+# Bring the test cluster up: registries + test images, etcd, the control plane, one real node
 # (containerd + kubelet) and kwok's simulated node pools. Idempotent: every step checks first,
 # so on a running cluster this only verifies it. Must run as root.
 set -euo pipefail
@@ -12,27 +12,21 @@ source "$here/lib/daemon.sh"
 source "$here/lib/pki.sh"
 # shellcheck source=tests/cluster/lib/kubelet.sh
 source "$here/lib/kubelet.sh"
+# shellcheck source=tests/cluster/lib/registry.sh
+source "$here/lib/registry.sh"
 
 [[ $(id -u) == 0 ]] || die "must run as root (loop mount, containerd, kubelet)"
 lock_cluster
 started=$SECONDS
 "$here/install-deps.sh"
 "$here/build-binaries.sh"
+# The project's virtual environment (its Python has the kubernetes client): for kwok-images.py.
+venv=$("$(dirname "$here")/tools/venv.sh")
 mkdir -p "$CLUSTER_DIR" "$CLUSTER_DIR/kubeconfigs"
 touch "$CLUSTER_DIR/.prewarm-cluster"
 
-# --- registry and test images ---------------------------------------------------------------
-mkdir -p "$REGISTRY_DIR"
-cat >"$CLUSTER_DIR/registry.yml" <<EOC
-version: 0.1
-log: {level: warn}
-storage:
-  filesystem: {rootdirectory: $REGISTRY_DIR}
-  delete: {enabled: true}
-http: {addr: $REGISTRY_ADDR}
-EOC
-start_daemon registry docker-registry serve "$CLUSTER_DIR/registry.yml"
-wait_until 30 "the registry" curl -fsS "http://$REGISTRY_ADDR/v2/"
+# --- registries and test images -------------------------------------------------------------
+start_registries
 "$here/build-images.sh"
 agent_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["agent"]["ref"])' \
   "$CLUSTER_DIR/images.json")
@@ -136,13 +130,8 @@ cat >"$CLUSTER_DIR/cni/net.d/10-prewarm.conflist" <<EOC
   }]
 }
 EOC
-# The registry speaks plain HTTP on loopback; containerd is told so per host (hosts.toml).
-mkdir -p "$CLUSTER_DIR/containerd-hosts/$REGISTRY_ADDR"
-cat >"$CLUSTER_DIR/containerd-hosts/$REGISTRY_ADDR/hosts.toml" <<EOC
-server = "http://$REGISTRY_ADDR"
-[host."http://$REGISTRY_ADDR"]
-  capabilities = ["pull", "resolve"]
-EOC
+# The registries speak plain HTTP on loopback; containerd is told so per host (hosts.toml).
+write_containerd_hosts "$CLUSTER_DIR/containerd-hosts"
 # sandbox_image: no public registry is reachable, so the pod sandbox runs our agent image
 # (it blocks until SIGTERM and reaps children, which is all a "pause" container does).
 # restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, so no process may lower its OOM
@@ -223,6 +212,14 @@ wait_until 60 "the kubelet" kubelet_healthy
 
 # --- kwok and the simulated pools -----------------------------------------------------------
 "$here/kwok-nodes.sh"
+# The kubelet's report of its image store (node.status.images), which kwok does not simulate:
+# kwok-images.py lists on each simulated node the images its pods' containers "pulled".
+# It runs as kwok (its kubeconfig), whose requests the audit log leaves out like kwok's own.
+kwok_images=("$venv/bin/python" "$here/kwok-images.py" \
+  --kubeconfig "$CLUSTER_DIR/kubeconfigs/kwok" --state "$CLUSTER_DIR/kwok-images.state" \
+  --registry "$REGISTRY_ADDR" --registry "$PRIVATE_REGISTRY_ADDR=$PRIVATE_REGISTRY_CREDS")
+restart_if_changed kwok-images "$( { cat "$here/kwok-images.py"; echo "${kwok_images[*]}"; } | sha256sum)"
+start_daemon kwok-images "${kwok_images[@]}"
 # One LIST per check (`kubectl wait` would watch the nodes one at a time: minutes for 1,000).
 kwok_nodes_ready() {
   local ready

@@ -8,7 +8,8 @@ source "$here/lib/env.sh"
 
 packages=(
   containerd runc containernetworking-plugins # the real node's runtime and pod network
-  docker-registry umoci skopeo                # local registry, image building and pushing
+  docker-registry umoci skopeo                # local registries, image building and pushing
+  apache2-utils                               # htpasswd (bcrypt) for the private registry
   gcc libc6-dev                               # static binaries for the test images
   openssl curl python3 e2fsprogs iproute2 util-linux mount
 )

@@ -3,7 +3,8 @@
 Bring it up with `make cluster-up` (as root). Where things are:
 - PREWARM_KUBECONFIG: admin kubeconfig (default $PREWARM_CLUSTER_DIR/kubeconfig);
 - PREWARM_CLUSTER_DIR: the cluster's state (default /var/lib/prewarm-k8s-cluster), with
-  images.json (the test images: name -> {ref, digest, size}) and kubelet/config.yaml;
+  images.json (the test images: name -> {ref, digest, size}) and kubelet/config.yaml, and the private registry's
+  credentials (fixtures `private_registry`, `private_pull_secret`); `move_tag` moves a tag in a local registry;
 - PREWARM_REAL_NODE, PREWARM_KWOK_POOLS: as given to cluster-up (defaults below);
 - PREWARM_TEST_IDENTITY: `admin` (default) or `operator`. With `operator`, the modules and playbooks the tests run
   act as the ServiceAccount of rbac/ (installed for the session under names of its own, with a token from the
@@ -90,7 +91,8 @@ def apps_v1(api_client):
 
 @pytest.fixture(scope="session")
 def test_images(cluster_dir, kubeconfig):  # pylint: disable=unused-argument
-    """name -> {ref, digest, size}: agent, small, noshell, large, and missing (not in the registry)."""
+    """name -> {ref, digest, size}: agent, small, noshell, large, private (small in the private registry), and
+    missing (not in the registry)."""
     with open(os.path.join(cluster_dir, "images.json"), encoding="utf-8") as f:
         return json.load(f)
 
@@ -155,3 +157,37 @@ def watch_until():
                 return last
         pytest.fail(f"timed out after {timeout}s waiting on {list_fn.__name__} {kwargs}; last object seen: {last}")
     return wait
+
+
+@pytest.fixture(scope="session")
+def private_registry(cluster_dir, test_images):
+    """The private registry (htpasswd basic auth over plain HTTP), made by cluster-up: {"addr", "username",
+    "password", "image": test_images["private"] (the small image's content under another name), "dockerconfigjson":
+    the credentials as an imagePullSecret's .dockerconfigjson}. The files are root-only, in PREWARM_CLUSTER_DIR."""
+    with open(os.path.join(cluster_dir, "private-registry.json"), encoding="utf-8") as f:
+        info = json.load(f)
+    with open(os.path.join(cluster_dir, "private-registry-auth.json"), encoding="utf-8") as f:
+        info["dockerconfigjson"] = f.read()
+    info["image"] = test_images["private"]
+    return info
+
+
+@pytest.fixture
+def private_pull_secret(core_v1, namespace, private_registry):
+    """The name of a kubernetes.io/dockerconfigjson Secret in `namespace` that pulls from the private registry."""
+    name = "prewarm-private-pull"
+    core_v1.create_namespaced_secret(namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name=name), type="kubernetes.io/dockerconfigjson",
+        string_data={".dockerconfigjson": private_registry["dockerconfigjson"]}))
+    return name
+
+
+@pytest.fixture(scope="session")
+def move_tag(kubeconfig):  # pylint: disable=unused-argument
+    """move_tag(ref, source_ref) -> the digest `ref` names now: tests/cluster/move-tag copies source_ref's image onto
+    ref's tag in a local registry. Use a repository or tag of the test's own (images.json's tags are refused)."""
+    def move(ref, source_ref):
+        done = subprocess.run([os.path.join(CLUSTER_TOOLS, "move-tag"), ref, source_ref], check=True, timeout=120,
+                              capture_output=True, text=True)
+        return done.stdout.strip()
+    return move

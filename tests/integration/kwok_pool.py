@@ -3,6 +3,8 @@ import contextlib
 import os
 import subprocess
 
+from kubernetes.client.rest import ApiException
+
 CLUSTER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tests", "cluster")
 
 
@@ -23,3 +25,22 @@ def kwok_pool(pool, size, core_v1, watch_until, ready_timeout=120):
         yield names
     finally:
         resize(pool, 0)
+
+
+def forget_image(core_v1, node, name):
+    """Remove from a kwok node's status.images the entry that lists `name` (repo@digest or repo:tag), as `crictl rmi`
+    would on a real node. tests/cluster/kwok-images.py lists it again only when a new pod (or container) pulls it."""
+    for _attempt in range(10):
+        current = core_v1.read_node(node)
+        images = current.status.images or []
+        kept = [{"names": i.names, "sizeBytes": i.size_bytes or 0} for i in images if name not in (i.names or [])]
+        if len(kept) == len(images):
+            return False
+        try:  # guarded by the resourceVersion read: a concurrent change is read again
+            core_v1.patch_node_status(node, {"metadata": {"resourceVersion": current.metadata.resource_version},
+                                             "status": {"images": kept}})
+            return True
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+    raise RuntimeError("could not update the status of node %s: it kept changing" % node)

@@ -27,8 +27,14 @@ def _collections_path():
     return base
 
 
+# The test cluster's registries speak plain HTTP on loopback: said once for every module run by the
+# tests, as a site would say it for its execution environment (the modules' PREWARM_REGISTRIES).
+LOCAL_REGISTRIES = {"127.0.0.1:5000": {"plain_http": True}, "127.0.0.1:5001": {"plain_http": True}}
+
+
 def ansible_env(extra=None):
     env = dict(os.environ)
+    env.setdefault("PREWARM_REGISTRIES", json.dumps(LOCAL_REGISTRIES))
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": _collections_path(),
         "ANSIBLE_STDOUT_CALLBACK": "json",

@@ -239,8 +239,9 @@ def test_each_failed_pull_leaves_the_node_marked_and_names_node_image_and_reason
             namespace = _new_namespace(core_v1)
             namespaces.append(namespace)
             name = "freg-%s-%s" % (case, namespace[-6:])
+            # resolve_tags false: these faults are the kubelet's to meet (test_drift.py has the controller meet them first).
             options = {"kubeconfig": kubeconfig, "name": name, "namespace": namespace, "scope": "admitted",
-                       "node_selector": {"kubernetes.io/hostname": real_node},
+                       "node_selector": {"kubernetes.io/hostname": real_node}, "resolve_tags": False,
                        "agent_image": test_images["agent"]["ref"], "images": [image]}
             if secret:
                 options["image_pull_secrets"] = [_wrong_pull_secret(core_v1, namespace, registry.port)]
@@ -321,7 +322,8 @@ def test_os_upgrade_goes_on_with_the_other_nodes_and_leaves_the_failed_one_marke
                                              "hosts": dict((n, {}) for n in freg_nodes)}}}}
     extra = {"prewarm_kubeconfig": kubeconfig, "prewarm_namespace": namespace, "prewarm_agent_image": test_images["agent"]["ref"],
              # kwok pulls nothing, so only the real node meets the missing image.
-             "prewarm_pools": {POOL: {"node_selector": {POOL_LABEL: "true"}, "images": [missing],
+             # resolve_tags false: the missing image must reach the kubelet (resolving would stop the run before any write).
+             "prewarm_pools": {POOL: {"node_selector": {POOL_LABEL: "true"}, "images": [missing], "resolve_tags": False,
                                       "tolerations": [{"key": "prewarm.test/pool", "operator": "Exists"}]}},
              "node_upgrade_upgrade_tasks": os.path.join(REPO, "tests", "demo", "fake_os_upgrade.yml"),
              # The real node is shared: no drain, no reboot, no kubelet restart.

@@ -85,14 +85,15 @@ def test_wait_follows_the_real_pulls_until_warm_and_reports_the_real_digests(cor
 
 def test_missing_image_reports_the_kubelets_pull_failure(core_v1, namespace, preload, warm_status, real_node, test_images, watch_until):
     small, missing = test_images["small"]["ref"], test_images["missing"]["ref"]
-    preload([small, missing], **_on_real_node(real_node))
+    # resolve_tags false: the pull must fail on the node (resolving would refuse the missing tag before any write).
+    preload([small, missing], resolve_tags=False, **_on_real_node(real_node))
 
     def pull_failing(pod):
         return any(s.name == "pull-1" and s.state.waiting and s.state.waiting.reason in PULL_FAILURES
                    for s in pod.status.init_container_statuses or [])
     pod = watch_until(core_v1.list_namespaced_pod, pull_failing, 180, namespace=namespace, label_selector="prewarm.k8s/preloader=" + NAME)
 
-    result = warm_status(nodes=[real_node])
+    result = warm_status(nodes=[real_node], resolve_tags=False)
     assert not result.get("failed"), result["msg"]
     assert not result["all_warm"] and result["cold"] == [real_node]
     node = result["nodes"][real_node]
@@ -104,7 +105,7 @@ def test_missing_image_reports_the_kubelets_pull_failure(core_v1, namespace, pre
     # The kubelet's message names the image it could not pull.
     assert missing in failed["message"], failed
 
-    result = warm_status(nodes=[real_node], wait=True, timeout=20)
+    result = warm_status(nodes=[real_node], wait=True, timeout=20, resolve_tags=False)
     assert result.get("failed")
     assert result["msg"].startswith("timed out after 20s: 1 of 1 nodes not warm: %s: " % real_node), result["msg"]
     assert "%s failed: " % missing in result["msg"]

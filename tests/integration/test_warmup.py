@@ -192,12 +192,15 @@ def test_timeout_names_each_cold_node_and_why_and_leaves_them_marked(core_v1, ku
 
 
 def test_a_node_that_would_get_no_pod_is_refused_and_the_others_are_warmed(core_v1, kubeconfig, namespace, ds_name, marked, preload,
-                                                                           kwok_pools, pool):
+                                                                           kwok_pools, pool, move_tag, test_images):
     other_pool = [p for p in sorted(kwok_pools) if p != pool][0]
     # kwok-nodes.sh names the pool nodes kwok-<pool>-<n>; other kwok nodes may come and go during the run.
     stranger = sorted(n.metadata.name for n in core_v1.list_node(label_selector="type=kwok,pool=" + other_pool).items
                       if n.metadata.name.startswith("kwok-%s-" % other_pool))[0]
-    preload()
+    # An image of the test's own, which no node lists yet: the image filesystem check looks only at nodes that lack one.
+    fresh = "%s/prewarm-test/fscheck-%s:1" % (test_images["small"]["ref"].split("/", 1)[0], namespace[-8:])
+    move_tag(fresh, test_images["small"]["ref"])
+    preload(images=[fresh])
     result = warmup(kubeconfig, namespace, ds_name, marked[:2] + [stranger], max_pulling=2, timeout=120)
 
     assert result.get("failed")

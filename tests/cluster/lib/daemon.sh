@@ -46,6 +46,19 @@ start_daemon() { # NAME COMMAND... ; no-op if it already runs
   log "started $name (pid $pid, log $LOG_DIR/$name.log)"
 }
 
+# restart_if_changed NAME STAMP: stop the daemon NAME if it was started with another STAMP (a hash of
+# its script and config, say), so the start_daemon after this starts it anew. A running daemon
+# without a stamp (started before stamps were kept) is adopted as it is.
+restart_if_changed() {
+  local name=$1 stamp=$2 f=$RUN_DIR/$1.stamp
+  mkdir -p "$RUN_DIR"
+  if daemon_pid "$name" >/dev/null && [[ -f $f && $(<"$f") != "$stamp" ]]; then
+    log "$name: its script or config changed, restarting it"
+    stop_daemon "$name"
+  fi
+  echo "$stamp" >"$f"
+}
+
 stop_daemon() { # NAME [SECONDS] ; SIGTERM, then SIGKILL after SECONDS (default 20)
   local name=$1 timeout=${2:-20} pid i
   if pid=$(daemon_pid "$name"); then
@@ -61,7 +74,7 @@ stop_daemon() { # NAME [SECONDS] ; SIGTERM, then SIGKILL after SECONDS (default 
     fi
     log "stopped $name (pid $pid)"
   fi
-  rm -f "$RUN_DIR/$name.pid"
+  rm -f "$RUN_DIR/$name.pid" "$RUN_DIR/$name.stamp"
 }
 
 wait_until() { # SECONDS DESCRIPTION COMMAND... ; poll COMMAND until it succeeds

@@ -10,6 +10,10 @@ CLUSTER_DIR=$PREWARM_CLUSTER_DIR
 # The registry's storage outlives cluster-down, so the test images are built once per machine.
 REGISTRY_DIR=$PREWARM_CACHE/registry
 REGISTRY_ADDR=127.0.0.1:${PREWARM_REGISTRY_PORT:-5000}
+# A second registry that asks for a user and password (htpasswd, basic auth over plain HTTP);
+# its credentials are made once per cluster dir (lib/registry.sh). Storage kept like the first's.
+PRIVATE_REGISTRY_DIR=$PREWARM_CACHE/private-registry
+PRIVATE_REGISTRY_ADDR=127.0.0.1:${PREWARM_PRIVATE_REGISTRY_PORT:-5001}
 APISERVER_PORT=${PREWARM_APISERVER_PORT:-6443}
 ETCD_CLIENT_PORT=${PREWARM_ETCD_PORT:-12379}
 ETCD_PEER_PORT=$((ETCD_CLIENT_PORT + 1))

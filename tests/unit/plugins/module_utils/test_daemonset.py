@@ -39,7 +39,7 @@ AGENT = "registry.example.com/prewarm/agent:0.1.0"
 DIGEST_REF = "gcr.io/distroless/static@sha256:" + "b" * 64
 
 
-def render(**overrides):
+def render(digests=None, **overrides):
     params = dict(
         name="preload-web", namespace="prewarm-system", pool="web", images=["nginx:1.27", DIGEST_REF],
         agent_image=AGENT, node_selector={"node.kubernetes.io/pool": "web"}, scope="pool", tolerations=[],
@@ -47,7 +47,7 @@ def render(**overrides):
         priority_class_name=None, labels={}, max_unavailable=None,
     )
     params.update(overrides)
-    return render_daemonset(build_preloader_spec(params))
+    return render_daemonset(build_preloader_spec(params), digests)
 
 
 def pod_spec(manifest):
@@ -143,7 +143,9 @@ def test_pull_policy_applies_to_preloaded_images_only():
 
 def test_images_annotation_maps_containers_to_references_as_given():
     manifest = render(images=["busybox", DIGEST_REF])
-    expected = [{"container": "pull-0", "image": "busybox"}, {"container": "pull-1", "image": DIGEST_REF}]
+    # A reference by digest carries its own digest; a tag not resolved has none.
+    expected = [{"container": "pull-0", "image": "busybox"},
+                {"container": "pull-1", "image": DIGEST_REF, "digest": "sha256:" + "b" * 64}]
     assert json.loads(manifest["metadata"]["annotations"][IMAGES_ANNOTATION]) == expected
     assert json.loads(manifest["spec"]["template"]["metadata"]["annotations"][IMAGES_ANNOTATION]) == expected
 
@@ -285,3 +287,35 @@ def test_without_managed_fields_leaves_the_original_alone():
 def test_container_names_unique(images):
     names = [c["name"] for c in all_containers(render(images=images))]
     assert len(names) == len(set(names)) == len(images) + 2
+
+
+RESOLVED = "sha256:" + "c" * 64
+
+
+def test_a_resolved_digest_is_recorded_on_the_daemonset_and_its_pod_template():
+    manifest = render(images=["nginx:1.27", DIGEST_REF], digests={"nginx:1.27": RESOLVED})
+    for annotations in (manifest["metadata"]["annotations"], manifest["spec"]["template"]["metadata"]["annotations"]):
+        assert json.loads(annotations[IMAGES_ANNOTATION])[0] == {"container": "pull-0", "image": "nginx:1.27", "digest": RESOLVED}
+    # The container keeps naming the tag, so the runtime keeps the image under the tag too.
+    assert pod_spec(manifest)["initContainers"][1]["image"] == "nginx:1.27"
+
+
+def test_a_moved_tag_changes_the_pod_template():
+    before = render(images=["nginx:1.27"], digests={"nginx:1.27": RESOLVED})
+    after = render(images=["nginx:1.27"], digests={"nginx:1.27": "sha256:" + "d" * 64})
+    assert before["spec"]["template"] != after["spec"]["template"]
+    assert render(images=["nginx:1.27"], digests={"nginx:1.27": RESOLVED}) == before
+
+
+@pytest.mark.parametrize("policy, resolve, expected", [
+    (None, True, ["Always", "IfNotPresent", "IfNotPresent"]),    # resolved tags follow the registry; digests never move
+    (None, False, ["IfNotPresent", "IfNotPresent", "IfNotPresent"]),
+    ("IfNotPresent", True, ["IfNotPresent"] * 3),
+    ("Never", True, ["Never"] * 3),
+])
+def test_pull_policy_follows_the_tags_unless_the_user_chose_one(policy, resolve, expected):
+    tag_and_digest = "nginx:1.27@sha256:" + "e" * 64
+    pod = pod_spec(render(images=["nginx:1.27", DIGEST_REF, tag_and_digest], image_pull_policy=policy, resolve_tags=resolve))
+    assert [c["imagePullPolicy"] for c in pod["initContainers"][1:]] == expected
+    # The agent's own containers are pulled only when missing, whatever the pool's policy.
+    assert pod["initContainers"][0]["imagePullPolicy"] == "IfNotPresent"

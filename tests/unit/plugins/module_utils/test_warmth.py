@@ -6,39 +6,72 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import json
+import time
 
 import pytest
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import IMAGES_ANNOTATION
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import PrewarmError
+from ansible_collections.prewarm.k8s.plugins.module_utils.image_ref import parse_image_reference
 from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import (
+    LIST_LAG_SECONDS,
+    NODE_STATES,
     evaluate,
     images_from_daemonset,
     node_ready,
     pick_pod,
     pod_node_name,
+    states_message,
     timeout_message,
+    with_wanted_digests,
 )
 
-DIGEST_A = "sha256:" + "a" * 64
-DIGEST_B = "sha256:" + "b" * 64
+DIGEST_A = "sha256:" + "a" * 64      # busybox, the digest its reference names
+DIGEST_B = "sha256:" + "b" * 64      # other content
+DIGEST_BASE = "sha256:" + "c" * 64   # what 127.0.0.1:5000/base:1 names
+DIGEST_BIG = "sha256:" + "d" * 64    # what 127.0.0.1:5000/big:1 names
+DIGEST_AGENT = "sha256:" + "e" * 64
 IMAGES = [
     {"container": "pull-0", "image": "127.0.0.1:5000/base:1"},
     {"container": "pull-1", "image": "127.0.0.1:5000/big:1"},
     {"container": "pull-2", "image": "busybox@" + DIGEST_A},
 ]
-DONE = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+# The digest each repository's content has in the fixtures' registry.
+DIGEST_OF = {"127.0.0.1:5000/base": DIGEST_BASE, "127.0.0.1:5000/big": DIGEST_BIG,
+             "docker.io/library/busybox": DIGEST_A, "docker.io/prewarm/agent": DIGEST_AGENT}
+DONE = {"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": "2025-01-01T00:00:05Z"}}
 RUNNING = {"running": {"startedAt": "2025-01-01T00:00:00Z"}}
 INITIALIZING = {"waiting": {"reason": "PodInitializing"}}
 BACKOFF = {"waiting": {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "127.0.0.1:5000/big:1"'}}
 
 
-def node(ready="True", reason=None, message=None):
+def image_id(image, digest=None):
+    """The kubelet's imageID for a pulled image: <normalised repository>@<digest>."""
+    name = parse_image_reference(image).name
+    return "%s@%s" % (name, digest or DIGEST_OF[name])
+
+
+def listed(image, digest=None, tagged=True):
+    """A node.status.images entry for `image`, as containerd names it (by tag and by digest, or by digest only)."""
+    ref = parse_image_reference(image)
+    names = ["%s@%s" % (ref.name, digest or ref.digest or DIGEST_OF[ref.name])]
+    if tagged and not ref.digest:
+        names.append("%s:%s" % (ref.name, ref.tag or "latest"))
+    return {"names": names, "sizeBytes": 10 ** 8}
+
+
+# What a node lists once the preloader pod pulled every image of IMAGES (and the agent).
+LISTED = [listed("prewarm/agent:1")] + [listed(entry["image"]) for entry in IMAGES]
+
+
+def node(ready="True", reason=None, message=None, images=None):
     condition = {"type": "Ready", "status": ready}
     if reason:
         condition.update(reason=reason, message=message)
-    return {"metadata": {"name": "node-1"}, "status": {"conditions": [condition]}}
+    return {"metadata": {"name": "node-1"},
+            "status": {"conditions": [condition], "images": LISTED if images is None else images}}
 
 
 def status(name, state, image_id=None, restarts=0, last_state=None):
@@ -50,6 +83,7 @@ def pod(init_states, hold_state=None, pod_ready=None, phase="Running", name="pre
     images = IMAGES if images is None else images
     spec_inits = [{"name": "install-agent", "image": "prewarm/agent:1"}]
     spec_inits += [{"name": entry["container"], "image": entry["image"]} for entry in images]
+    spec_image = dict((container["name"], container["image"]) for container in spec_inits)
     ready = pod_ready if pod_ready is not None else hold_state == RUNNING
     return {
         "metadata": dict({"name": name, "uid": "uid-" + name, "creationTimestamp": "2025-01-01T00:00:00Z"}, **metadata),
@@ -57,10 +91,16 @@ def pod(init_states, hold_state=None, pod_ready=None, phase="Running", name="pre
         "status": {
             "phase": phase,
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-            "initContainerStatuses": [status(cname, state, "%s@%s" % (cname, DIGEST_A)) for cname, state in init_states.items()],
+            "initContainerStatuses": [status(cname, state, image_id(spec_image[cname]) if _started(state) else "")
+                                      for cname, state in init_states.items()],
             "containerStatuses": [status("hold", hold_state or INITIALIZING)],
         },
     }
+
+
+def _started(state):
+    # The kubelet reports an imageID once the image is pulled (the container ran or runs).
+    return "running" in state or "terminated" in state
 
 
 def all_done():
@@ -73,7 +113,28 @@ def states(result):
 
 def test_images_from_daemonset_reads_the_annotation():
     daemonset = {"metadata": {"name": "p", "namespace": "ns", "annotations": {IMAGES_ANNOTATION: json.dumps(IMAGES)}}}
-    assert images_from_daemonset(daemonset) == IMAGES
+    # Each entry carries the digest recorded for it, else its reference's own digest, else None.
+    assert images_from_daemonset(daemonset) == [dict(IMAGES[0], digest=None), dict(IMAGES[1], digest=None),
+                                                dict(IMAGES[2], digest=DIGEST_A)]
+
+
+def test_images_from_daemonset_keeps_the_recorded_digests():
+    recorded = [dict(IMAGES[0], digest=DIGEST_BASE), dict(IMAGES[1], digest=None), dict(IMAGES[2], digest=DIGEST_A),
+                {"container": "pull-3", "image": "127.0.0.1:5000/model:2@" + DIGEST_B, "extra": "dropped"}]
+    daemonset = {"metadata": {"name": "p", "namespace": "ns", "annotations": {IMAGES_ANNOTATION: json.dumps(recorded)}}}
+    assert images_from_daemonset(daemonset) == recorded[:3] + [
+        {"container": "pull-3", "image": "127.0.0.1:5000/model:2@" + DIGEST_B, "digest": DIGEST_B}]
+
+
+def test_with_wanted_digests_prefers_a_resolution_made_now_to_the_recorded_digest():
+    images = [dict(IMAGES[0], digest=DIGEST_BASE), dict(IMAGES[1], digest=None), dict(IMAGES[2], digest=DIGEST_A)]
+    resolved = {"127.0.0.1:5000/base:1": DIGEST_B, "busybox@" + DIGEST_A: DIGEST_A}
+    assert [entry["wanted"] for entry in with_wanted_digests(images, resolved)] == [DIGEST_B, None, DIGEST_A]
+    # Tags not resolved: the recorded digests are what the pool wants.
+    assert [entry["wanted"] for entry in with_wanted_digests(images, None)] == [DIGEST_BASE, None, DIGEST_A]
+    # A reference missing from the resolution keeps its recorded digest; the input is left alone.
+    assert with_wanted_digests(images, {})[0] == dict(images[0], wanted=DIGEST_BASE)
+    assert "wanted" not in images[0]
 
 
 @pytest.mark.parametrize("annotations, expected", [
@@ -81,6 +142,7 @@ def test_images_from_daemonset_reads_the_annotation():
     ({IMAGES_ANNOTATION: "[not json"}, "is not JSON"),
     ({IMAGES_ANNOTATION: '{"container": "pull-0"}'}, "must be a JSON list"),
     ({IMAGES_ANNOTATION: '[{"container": "pull-0"}]'}, "must be a JSON list"),
+    ({IMAGES_ANNOTATION: '[{"container": "pull-0", "image": "busybox", "digest": 7}]'}, "must be a JSON list"),
 ])
 def test_images_from_daemonset_rejects_bad_annotations(annotations, expected):
     daemonset = {"metadata": {"name": "p", "namespace": "ns", "annotations": annotations}}
@@ -99,20 +161,33 @@ def test_node_ready_reports_the_kubelet_reason():
 
 
 def test_every_image_present_makes_the_node_warm_with_digests():
-    result = evaluate(node(), pod(all_done(), RUNNING), IMAGES)
+    # The images as images_from_daemonset gives them: busybox's reference names its digest.
+    recorded = [dict(IMAGES[0], digest=None), dict(IMAGES[1], digest=None), dict(IMAGES[2], digest=DIGEST_A)]
+    result = evaluate(node(), pod(all_done(), RUNNING), recorded)
     assert result["warm"] is True
     assert result["ready"] is True
     assert result["pod"] == "preload-abc"
     assert states(result) == ["present"] * 3
-    assert [image["digest"] for image in result["images"]] == [DIGEST_A] * 3
+    assert [image["digest"] for image in result["images"]] == [DIGEST_BASE, DIGEST_BIG, DIGEST_A]
+    assert [image["wanted"] for image in result["images"]] == [None, None, DIGEST_A]
     assert result["message"] == "warm: all 3 images present"
+    assert result["state"] == "warm"
+    assert result["recheck_at"] is None
 
 
 def test_hold_running_counts_init_containers_without_status_as_done():
     result = evaluate(node(), pod({}, RUNNING), IMAGES)
     assert states(result) == ["present"] * 3
-    assert [image["digest"] for image in result["images"]] == [None] * 3
+    # No imageID to read: the digests are the ones the node's image list holds.
+    assert [image["digest"] for image in result["images"]] == [DIGEST_BASE, DIGEST_BIG, DIGEST_A]
     assert result["warm"] is True
+
+
+def test_hold_running_without_statuses_and_without_the_images_listed_is_gone():
+    # No status, so no pull time: the node's list is all there is, and it does not have them.
+    result = evaluate(node(images=[listed("prewarm/agent:1")]), pod({}, RUNNING), IMAGES)
+    assert states(result) == ["gone"] * 3
+    assert result["warm"] is False and result["state"] == "gone"
 
 
 def test_the_first_unfinished_image_is_pulling_and_later_ones_pending():
@@ -199,9 +274,11 @@ def test_pulled_digest_not_matching_the_reference_fails():
 
 
 def test_bare_image_id_has_no_digest_but_counts_as_present():
+    # An image imported into the runtime has no repository digest: the node lists it by tag only.
     local = pod(all_done(), RUNNING)
     local["status"]["initContainerStatuses"][1]["imageID"] = DIGEST_B
-    result = evaluate(node(), local, IMAGES)
+    imported = [{"names": ["127.0.0.1:5000/base:1"], "sizeBytes": 10 ** 8}] + LISTED[2:]
+    result = evaluate(node(images=imported), local, IMAGES)
     assert result["images"][0]["state"] == "present"
     assert result["images"][0]["digest"] is None
 
@@ -236,7 +313,7 @@ def test_no_pod_explains_itself():
 
 
 def test_pod_from_an_older_template_leaves_new_images_pending():
-    older = pod(all_done(), RUNNING, images=IMAGES[:2])
+    older = pod({"install-agent": DONE, "pull-0": DONE, "pull-1": DONE}, RUNNING, images=IMAGES[:2])
     result = evaluate(node(), older, IMAGES)
     assert states(result) == ["present", "present", "pending"]
     assert result["images"][2]["reason"] == "PodOutdated"
@@ -339,3 +416,252 @@ def test_a_present_image_or_a_new_pod_forgets_the_failure():
 def test_without_memory_a_retry_is_plain_pulling():
     result = evaluate(node(), pod({"install-agent": DONE, "pull-0": INITIALIZING}), IMAGES)
     assert result["images"][0]["state"] == "pulling" and result["images"][0]["reason"] is None
+
+
+# The node's own image list: stale, gone, unknown, and the lag after a pull.
+
+T0 = calendar.timegm((2026, 3, 1, 12, 0, 0))  # when the pull of interest finished
+LONG_AFTER = T0 + 3600
+BASE = "127.0.0.1:5000/base:1"
+BASE_RECORDED = [{"container": "pull-0", "image": BASE, "digest": DIGEST_BASE}]
+AGENT_LISTED = listed("prewarm/agent:1")
+
+
+def iso(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def done_at(seconds):
+    return {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": iso(seconds - 1), "finishedAt": iso(seconds)}}
+
+
+def running_since(seconds):
+    return {"running": {"startedAt": iso(seconds)}}
+
+
+def base_pod(state=None, pulled=DIGEST_BASE):
+    """A Ready preloader pod that pulled only 127.0.0.1:5000/base:1, at digest `pulled`."""
+    ready = pod({"install-agent": done_at(T0 - 10), "pull-0": state or done_at(T0)}, RUNNING, images=BASE_RECORDED)
+    ready["status"]["initContainerStatuses"][1]["imageID"] = image_id(BASE, pulled)
+    return ready
+
+
+def listing(*entries):
+    return node(images=[AGENT_LISTED] + list(entries))
+
+
+def wanting(digest, images=None):
+    """The images as warm_status has them after resolving the tags: base:1 names `digest` now."""
+    return with_wanted_digests(images or BASE_RECORDED, {BASE: digest})
+
+
+def images_from_daemonset_like(images):
+    daemonset = {"metadata": {"name": "p", "namespace": "ns", "annotations": {IMAGES_ANNOTATION: json.dumps(images)}}}
+    return images_from_daemonset(daemonset)
+
+
+def fillers(count):
+    return [{"names": ["registry.example/other-%d@sha256:%064x" % (index, index), "registry.example/other-%d:1" % index],
+             "sizeBytes": 10 ** 10} for index in range(count)]
+
+
+def test_a_moved_tag_makes_the_image_and_the_node_stale():
+    result = evaluate(listing(listed(BASE)), base_pod(), wanting(DIGEST_B), now=LONG_AFTER)
+    image = result["images"][0]
+    assert (image["state"], image["reason"], image["digest"], image["wanted"]) == ("stale", "TagMoved", DIGEST_BASE, DIGEST_B)
+    assert image["message"] == "the node holds %s under tag 1, the pool names %s now" % (DIGEST_BASE, DIGEST_B)
+    assert result["warm"] is False
+    assert result["state"] == "stale"
+    assert result["message"] == "127.0.0.1:5000/base:1 stale: TagMoved: " + image["message"]
+    assert evaluate(listing(listed(BASE)), base_pod(), wanting(DIGEST_B), require_ready=False, now=LONG_AFTER)["warm"] is False
+
+
+def test_the_new_content_under_the_tag_is_present_whatever_the_pod_pulled_back_then():
+    result = evaluate(listing(listed(BASE, DIGEST_B)), base_pod(pulled=DIGEST_BASE), wanting(DIGEST_B), now=LONG_AFTER)
+    assert states(result) == ["present"]
+    assert result["images"][0]["digest"] == DIGEST_B and result["images"][0]["wanted"] == DIGEST_B
+    assert result["warm"] is True and result["state"] == "warm"
+
+
+def test_the_recorded_digest_counts_when_tags_are_not_resolved():
+    recorded = [dict(BASE_RECORDED[0], digest=DIGEST_B)]
+    result = evaluate(listing(listed(BASE)), base_pod(), with_wanted_digests(recorded, None), now=LONG_AFTER)
+    image = result["images"][0]
+    assert (image["state"], image["digest"], image["wanted"]) == ("stale", DIGEST_BASE, DIGEST_B)
+    assert result["state"] == "stale"
+    # The same without with_wanted_digests: the recorded digest is what is wanted.
+    assert evaluate(listing(listed(BASE)), base_pod(), recorded, now=LONG_AFTER)["images"][0] == image
+
+
+def test_the_wanted_digest_held_but_not_under_the_tag_is_stale():
+    result = evaluate(listing(listed(BASE, DIGEST_B, tagged=False)), base_pod(pulled=DIGEST_B), wanting(DIGEST_B), now=LONG_AFTER)
+    image = result["images"][0]
+    assert (image["state"], image["reason"], image["digest"], image["wanted"]) == ("stale", "TagMoved", DIGEST_B, DIGEST_B)
+    assert image["message"] == "the node holds %s but not under tag 1: a pod naming the tag would pull" % DIGEST_B
+    assert result["warm"] is False and result["state"] == "stale"
+
+
+def test_an_image_the_pod_pulled_long_ago_that_the_node_no_longer_lists_is_gone():
+    ready = pod({"install-agent": done_at(T0 - 30), "pull-0": done_at(T0 - 20), "pull-1": done_at(T0 - 10), "pull-2": done_at(T0)},
+                RUNNING)
+    assert ready["status"]["conditions"] == [{"type": "Ready", "status": "True"}]
+    without_big = [entry for entry in LISTED if "127.0.0.1:5000/big:1" not in entry["names"]]
+    result = evaluate(node(images=without_big), ready, IMAGES, now=LONG_AFTER)
+    assert states(result) == ["present", "gone", "present"]
+    gone = result["images"][1]
+    assert (gone["reason"], gone["digest"], gone["wanted"]) == ("NotListed", None, None)
+    assert gone["message"].startswith("pulled by pod, but the node's image list no longer has it")
+    assert result["warm"] is False
+    assert result["state"] == "gone"
+    assert result["message"].startswith("127.0.0.1:5000/big:1 gone: NotListed: pulled by pod")
+    assert result["recheck_at"] is None
+
+
+def test_a_digest_reference_no_longer_listed_is_gone():
+    result = evaluate(node(images=LISTED[:3]), pod(all_done(), RUNNING), images_from_daemonset_like(IMAGES))
+    assert states(result) == ["present", "present", "gone"]
+    assert result["images"][2]["wanted"] == DIGEST_A
+    assert result["state"] == "gone"
+
+
+@pytest.mark.parametrize("state", ["terminated", "running"])
+def test_a_fresh_pull_not_listed_yet_is_present_until_the_list_lag_is_over(state):
+    fresh = base_pod(done_at(T0) if state == "terminated" else running_since(T0))
+    assert LIST_LAG_SECONDS == 90
+    for now in (T0, T0 + 30, T0 + 89):
+        result = evaluate(listing(), fresh, BASE_RECORDED, now=now)
+        assert states(result) == ["present"]
+        assert result["images"][0]["digest"] == DIGEST_BASE
+        assert "recheck_at" not in result["images"][0]
+        assert result["recheck_at"] == T0 + LIST_LAG_SECONDS
+        assert result["warm"] is True and result["state"] == "warm"
+    late = evaluate(listing(), fresh, BASE_RECORDED, now=T0 + LIST_LAG_SECONDS)
+    assert states(late) == ["gone"]
+    assert late["recheck_at"] is None
+    assert late["warm"] is False and late["state"] == "gone"
+    # Listed by then: present for good, nothing to check again.
+    settled = evaluate(listing(listed(BASE)), fresh, BASE_RECORDED, now=T0 + 30)
+    assert states(settled) == ["present"] and settled["recheck_at"] is None
+
+
+def test_the_earliest_pull_in_its_lag_sets_the_recheck():
+    images = images_from_daemonset_like(IMAGES)
+    fresh = pod({"install-agent": done_at(T0 - 60), "pull-0": done_at(T0), "pull-1": done_at(T0 + 20), "pull-2": done_at(T0 + 25)},
+                RUNNING)
+    result = evaluate(node(images=[AGENT_LISTED, LISTED[3]]), fresh, images, now=T0 + 30)
+    assert states(result) == ["present"] * 3
+    assert result["recheck_at"] == T0 + LIST_LAG_SECONDS
+    later = evaluate(node(images=[AGENT_LISTED, LISTED[3]]), fresh, images, now=T0 + LIST_LAG_SECONDS)
+    assert states(later) == ["gone", "present", "present"]
+    assert later["recheck_at"] == T0 + 20 + LIST_LAG_SECONDS
+
+
+def test_within_the_lag_the_list_may_still_show_the_old_content_under_the_tag():
+    # The pod just pulled the new content; the list still names the old one under the tag.
+    fresh = base_pod(done_at(T0), pulled=DIGEST_B)
+    result = evaluate(listing(listed(BASE, DIGEST_BASE)), fresh, wanting(DIGEST_B), now=T0 + 10)
+    assert states(result) == ["present"]
+    assert result["images"][0]["digest"] == DIGEST_B
+    assert result["recheck_at"] == T0 + LIST_LAG_SECONDS
+    late = evaluate(listing(listed(BASE, DIGEST_BASE)), fresh, wanting(DIGEST_B), now=T0 + LIST_LAG_SECONDS)
+    assert states(late) == ["stale"] and late["images"][0]["digest"] == DIGEST_BASE
+
+
+def test_a_fresh_pull_of_other_content_than_wanted_is_stale_at_once():
+    fresh = base_pod(done_at(T0), pulled=DIGEST_BASE)
+    result = evaluate(listing(), fresh, wanting(DIGEST_B), now=T0 + 10)
+    image = result["images"][0]
+    assert (image["state"], image["reason"], image["digest"], image["wanted"]) == ("stale", "TagMoved", DIGEST_BASE, DIGEST_B)
+    assert image["message"] == "the node pulled %s, the pool names %s now" % (DIGEST_BASE, DIGEST_B)
+    assert result["warm"] is False and result["state"] == "stale"
+    assert result["recheck_at"] is None
+
+
+def test_a_pulled_digest_other_than_the_reference_names_still_fails_when_listed():
+    mismatched = pod(all_done(), RUNNING)
+    mismatched["status"]["initContainerStatuses"][3]["imageID"] = image_id("busybox", DIGEST_B)
+    result = evaluate(node(images=LISTED + [listed("busybox", DIGEST_B)]), mismatched, IMAGES)
+    assert result["images"][2]["state"] == "failed" and result["images"][2]["reason"] == "DigestMismatch"
+    assert result["state"] == "failed"
+
+
+def test_not_listed_in_a_list_at_the_cap_is_unknown_and_the_node_cold():
+    full = [AGENT_LISTED] + fillers(49)
+    result = evaluate(node(images=full), base_pod(), BASE_RECORDED, now=LONG_AFTER)
+    image = result["images"][0]
+    assert (image["state"], image["reason"], image["digest"]) == ("unknown", "ImageListCapped", DIGEST_BASE)
+    assert "at the kubelet's cap of 50 images" in image["message"] and "nodeStatusMaxImages" in image["message"]
+    assert result["warm"] is False
+    assert result["state"] == "cold"
+    assert result["message"].startswith("127.0.0.1:5000/base:1 unknown: ImageListCapped: ")
+    # One entry short of the cap, the list is complete: gone.
+    assert states(evaluate(node(images=full[:-1]), base_pod(), BASE_RECORDED, now=LONG_AFTER)) == ["gone"]
+
+
+def test_the_cap_is_the_kubelets_setting():
+    full = [AGENT_LISTED] + fillers(59)
+    assert states(evaluate(node(images=full), base_pod(), BASE_RECORDED, now=LONG_AFTER)) == ["unknown"]
+    assert states(evaluate(node(images=full), base_pod(), BASE_RECORDED, max_images=100, now=LONG_AFTER)) == ["gone"]
+    assert states(evaluate(node(images=full), base_pod(), BASE_RECORDED, max_images=60, now=LONG_AFTER)) == ["unknown"]
+    assert states(evaluate(node(images=full), base_pod(), BASE_RECORDED, max_images=0, now=LONG_AFTER)) == ["gone"]
+    message = evaluate(node(images=full), base_pod(), BASE_RECORDED, max_images=60, now=LONG_AFTER)["images"][0]["message"]
+    assert "cap of 60 images" in message
+    # Listed, the cap does not matter; within the lag, the pod's own status counts.
+    assert states(evaluate(node(images=full + [listed(BASE)]), base_pod(), BASE_RECORDED, now=LONG_AFTER)) == ["present"]
+    fresh = evaluate(node(images=full), base_pod(), BASE_RECORDED, now=T0 + 5)
+    assert states(fresh) == ["present"] and fresh["recheck_at"] == T0 + LIST_LAG_SECONDS
+
+
+STALE_BASE = dict(IMAGES[0], digest=DIGEST_B)   # base:1 names DIGEST_B now; the node holds DIGEST_BASE
+WITHOUT_BIG = [entry for entry in LISTED if "127.0.0.1:5000/big:1" not in entry["names"]]
+
+
+@pytest.mark.parametrize("inits, images, listed_images, expected_states, expected", [
+    (all_done(), IMAGES, LISTED, ["present"] * 3, "warm"),
+    (all_done(), [STALE_BASE] + IMAGES[1:], LISTED, ["stale", "present", "present"], "stale"),
+    (all_done(), IMAGES, WITHOUT_BIG, ["present", "gone", "present"], "gone"),
+    (all_done(), [STALE_BASE] + IMAGES[1:], WITHOUT_BIG, ["stale", "gone", "present"], "gone"),
+    ({"install-agent": DONE, "pull-0": DONE, "pull-1": BACKOFF}, [STALE_BASE] + IMAGES[1:], LISTED,
+     ["stale", "failed", "pending"], "failed"),
+    ({"install-agent": DONE, "pull-0": DONE, "pull-1": BACKOFF}, IMAGES, LISTED[:1], ["gone", "failed", "pending"], "failed"),
+    ({"install-agent": DONE, "pull-0": DONE, "pull-1": INITIALIZING}, IMAGES, LISTED, ["present", "pulling", "pending"], "cold"),
+    ({"install-agent": DONE, "pull-0": DONE, "pull-1": INITIALIZING}, IMAGES, [], ["gone", "pulling", "pending"], "gone"),
+    (all_done(), IMAGES, LISTED[:1] + fillers(49), ["unknown"] * 3, "cold"),
+])
+def test_the_node_state_is_the_worst_of_its_images(inits, images, listed_images, expected_states, expected):
+    result = evaluate(node(images=listed_images), pod(inits, RUNNING), images)
+    assert states(result) == expected_states
+    assert result["state"] == expected
+    assert result["warm"] is (expected == "warm")
+
+
+def test_a_node_without_pod_or_not_ready_is_cold():
+    assert evaluate(node(), None, IMAGES)["state"] == "cold"
+    assert evaluate(node("False"), pod(all_done(), RUNNING), IMAGES)["state"] == "cold"
+    assert evaluate(node(), pod(all_done(), RUNNING, pod_ready=False), IMAGES)["state"] == "cold"
+
+
+def test_states_message_names_only_the_states_with_nodes():
+    assert set(NODE_STATES) == set(["warm", "stale", "gone", "cold", "failed"])
+    assert states_message({"warm": 3, "stale": 1, "gone": 1, "cold": 0, "failed": 0}, 5) == "3 of 5 nodes warm, 1 stale, 1 gone"
+    assert states_message({"warm": 0, "stale": 0, "gone": 0, "cold": 2, "failed": 1}, 3) == "0 of 3 nodes warm, 2 cold, 1 failed"
+    assert states_message(dict.fromkeys(NODE_STATES, 0), 0) == "0 of 0 nodes warm"
+
+
+def _reported(node_dict, when):
+    """The node with its Ready heartbeat at `when` (seconds since the epoch): when the kubelet last reported its status."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+    for condition in node_dict["status"]["conditions"]:
+        condition["lastHeartbeatTime"] = stamp
+    return node_dict
+
+
+def test_a_list_reported_a_cache_period_after_the_pull_decides_at_once():
+    fresh = base_pod(done_at(T0))
+    # Reported 30 s after the pull ended: the kubelet's image cache had been refreshed since, so a missing image is gone
+    # although the pull is only 40 s old.
+    result = evaluate(_reported(listing(), T0 + 30), fresh, BASE_RECORDED, now=T0 + 40)
+    assert states(result) == ["gone"] and result["recheck_at"] is None
+    # Reported sooner, the list may predate the pull: the pod's own status still counts.
+    early = evaluate(_reported(listing(), T0 + 29), fresh, BASE_RECORDED, now=T0 + 40)
+    assert states(early) == ["present"] and early["recheck_at"] == T0 + LIST_LAG_SECONDS

@@ -245,3 +245,135 @@ def test_listed_and_watched_objects_are_kept_without_managed_fields():
     assert watcher.lean(node) == {"metadata": {"name": "n", "resourceVersion": "1"}, "spec": {}}
     assert watcher.lean({"metadata": {"resourceVersion": "2"}}) == {"metadata": {"resourceVersion": "2"}}
     assert watcher.lean({}) == {}
+
+
+class WakingTracker(RecordingTracker):
+    """Has results that change with time alone, like WarmTracker within the node image list's lag.
+
+    A re-evaluation is due `delay` seconds after the start (and after each one before the last);
+    the tracker is warm after `ticks_to_warm` of them. Records each tick() call and how many
+    events it had seen then.
+    """
+
+    def __init__(self, delay, ticks_to_warm=1, until="never"):
+        super(WakingTracker, self).__init__(until)
+        self.delay = delay
+        self.due = time.monotonic() + delay
+        self.ticks_to_warm = ticks_to_warm
+        self.ticked = []
+        self.early = 0
+
+    def wake_in(self):
+        return None if self.due is None else max(0.0, self.due - time.monotonic())
+
+    def tick(self):
+        now = time.monotonic()
+        if self.due is None or now < self.due:
+            self.early += 1
+            return []
+        self.ticked.append(len(self.seen))
+        if len(self.ticked) >= self.ticks_to_warm:
+            self.all_warm, self.due = True, None
+        else:
+            self.due = now + self.delay
+        return ["node-1"]
+
+
+def test_a_tracker_is_woken_when_its_results_are_due_with_no_event():
+    tracker = WakingTracker(0.05)
+    started = time.monotonic()
+    assert follow([("nodes", FakeSource([]), "10"), ("pods", FakeSource([]), "10")], tracker, seconds=5) == (True, {})
+    assert 0.05 <= time.monotonic() - started < 1
+    assert tracker.ticked == [0] and tracker.early == 0
+
+
+def test_a_tracker_is_woken_again_for_each_deadline_it_names():
+    tracker = WakingTracker(0.03, ticks_to_warm=3)
+    assert follow([("pods", FakeSource([]), "10")], tracker, seconds=5) == (True, {})
+    assert tracker.ticked == [0, 0, 0]
+
+
+def test_a_wake_up_after_the_deadline_is_not_waited_for():
+    tracker = WakingTracker(10)
+    started = time.monotonic()
+    assert follow([("pods", FakeSource([]), "10")], tracker, seconds=0.2) == (False, {})
+    assert time.monotonic() - started < 1
+    assert tracker.ticked == [] and tracker.early == 0
+
+
+def test_a_tracker_with_nothing_due_is_not_woken():
+    tracker = WakingTracker(0.01)
+    tracker.due = None
+    assert follow([("pods", FakeSource([]), "10")], tracker, seconds=0.15) == (False, {})
+    assert tracker.ticked == [] and tracker.early == 0
+
+
+class WakingSettlingTracker(WakingTracker):
+    """Like Waves: acts (and turns warm) only at settle(), which must follow each tick too."""
+
+    def __init__(self, delay):
+        super(WakingSettlingTracker, self).__init__(delay)
+        self.settled = []
+
+    def tick(self):
+        due = super(WakingSettlingTracker, self).tick()
+        self.all_warm = False
+        return due
+
+    def settle(self):
+        self.settled.append(len(self.ticked))
+        self.all_warm = bool(self.ticked)
+
+
+def test_a_tick_is_followed_by_a_settle():
+    tracker = WakingSettlingTracker(0.05)
+    assert follow([("pods", FakeSource([]), "10")], tracker, seconds=5) == (True, {})
+    assert tracker.settled == [1]
+
+
+class TrickleSource(FakeSource):
+    """A watch that delivers an event every `interval` seconds, `count` of them, then blocks."""
+
+    def __init__(self, count, interval):
+        super(TrickleSource, self).__init__([])
+        self._count, self._interval = count, interval
+
+    def watch(self, resource_version):
+        self.watched_from.append(resource_version)
+        for index in range(self._count):
+            if self._stopped.wait(self._interval):
+                return
+            yield event("MODIFIED", "pod-%d" % index, str(11 + index))
+        self._stopped.wait(5)
+
+
+def test_a_steady_trickle_of_events_does_not_hold_off_a_wake_up():
+    # A large pool's pods and nodes change many times a second; a node whose image list is due
+    # to be checked again must be checked then, not once the events stop.
+    tracker = WakingTracker(0.05)
+    source = TrickleSource(count=100, interval=0.01)
+    started = time.monotonic()
+    assert follow([("pods", source, "10")], tracker, seconds=5) == (True, {})
+    assert time.monotonic() - started < 0.5
+    assert len(tracker.ticked) == 1 and tracker.ticked[0] < 50
+
+
+def test_api_list_narrows_each_item_after_keeping_its_fields():
+    from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS
+    from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import narrow_images, repositories
+
+    node = {"metadata": {"name": "a", "managedFields": [{"manager": "kubelet"}]},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}], "nodeInfo": {"kubeletVersion": "v1.34.4"},
+                       "images": [{"names": ["127.0.0.1:5000/base:1"], "sizeBytes": 5},
+                                  {"names": ["registry.example/other:1"], "sizeBytes": 9}]}}
+
+    def list_func(**kwargs):
+        return Page([node], "7")
+
+    source = watcher.ApiListWatch(list_func, 30, kept_fields=NODE_FIELDS, narrow=narrow_images(repositories(["127.0.0.1:5000/base:1"])))
+    items, _version = source.list()
+    assert items == [{"metadata": {"name": "a"},
+                      "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                                 "images": [{"names": ["127.0.0.1:5000/base:1"]}], "imagesListed": 2}}]
+    source.narrow = None
+    assert "images" not in source.list()[0][0]["status"]

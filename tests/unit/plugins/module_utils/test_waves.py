@@ -249,3 +249,99 @@ def test_a_node_missing_from_a_relist_counts_as_deleted_but_a_released_one_stays
     assert sorted(run.errors) == ["b"]
     assert "a" in run.released_at and "a" not in run.errors
     assert run.all_warm
+
+
+class TimedTracker(FakeTracker):
+    """A FakeTracker whose results also change with time alone (WarmTracker.wake_in/tick)."""
+
+    def __init__(self, names):
+        super(TimedTracker, self).__init__(names)
+        self.wake = None
+        self.due = []
+
+    def wake_in(self):
+        return self.wake
+
+    def tick(self):
+        due, self.due = self.due, []
+        return due
+
+
+def test_waves_pass_the_trackers_wake_up_on_and_act_on_what_a_tick_changed():
+    tracker = TimedTracker(["a", "b", "c"])
+    actions = FakeActions()
+    run = Waves(["a", "b", "c"], tracker, LABEL, 2, True, True, {}, actions, clock=lambda: 9.0)
+    run.start([node(name) for name in "abc"])
+    assert run.wake_in() is None
+    tracker.wake = 12.5
+    assert run.wake_in() == 12.5
+    # a turns warm at its re-evaluation; b's result changes too, but b was not re-evaluated.
+    tracker.results["a"] = tracker.results["b"] = {"warm": True, "message": "warm"}
+    tracker.due = ["a"]
+    run.tick()
+    assert actions.released == [["a"]]
+    assert actions.admitted == [["a", "b"], ["c"]]
+    assert run.warm_at == {"a": 9.0}
+    run.tick()
+    assert actions.released == [["a"]]
+
+
+def test_batched_waves_act_on_a_tick_at_the_next_settle():
+    tracker = TimedTracker(["a", "b"])
+    actions = FakeActions()
+    run = Waves(["a", "b"], tracker, LABEL, 1, True, True, {}, actions, clock=lambda: 3.0, batched=True)
+    run.start([node("a"), node("b")])
+    tracker.results["a"] = {"warm": True, "message": "warm"}
+    tracker.due = ["a"]
+    run.tick()
+    assert actions.released == [] and run.warm_at == {}
+    run.settle()
+    assert actions.released == [["a"]]
+    assert actions.admitted == [["a"], ["b"]]
+
+
+class RepullActions(FakeActions):
+    def __init__(self, repull_errors=None):
+        super(RepullActions, self).__init__()
+        self.repulled, self.repull_errors = [], repull_errors or {}
+
+    def repull(self, pods):
+        self.repulled.append(dict(pods))
+        return dict((name, self.repull_errors.get(name)) for name in pods)
+
+
+def _drifted(run, name, state, current=True):
+    run.tracker.results[name] = {"warm": False, "state": state, "pod": "pod-" + name, "pod_current": current, "message": state}
+    run.apply(NODES, "MODIFIED", node(name, admitted=True))
+
+
+def test_gone_and_stale_nodes_under_a_current_pod_pull_again_once_within_max_pulling():
+    actions = RepullActions()
+    run = Waves(["a", "b", "c", "d"], FakeTracker(["a", "b", "c", "d"]), LABEL, 2, False, True, {}, actions, clock=lambda: 1.0,
+                repull=True)
+    run.start([node(name, True) for name in "abcd"])
+    assert actions.repulled == []
+    _drifted(run, "a", "gone")
+    _drifted(run, "b", "stale")
+    _drifted(run, "c", "stale", current=False)  # its pod predates the template: the DaemonSet controller replaces it
+    _drifted(run, "d", "gone")
+    assert actions.repulled == [{"a": "pod-a"}, {"b": "pod-b"}]  # d waits: two nodes pull again already
+    assert sorted(run.repulled_at) == ["a", "b"]
+    turn_warm(run, "a")
+    assert actions.repulled[-1] == {"d": "pod-d"}
+    # Still gone after pulling again: not deleted a second time in the same run.
+    _drifted(run, "b", "stale")
+    assert len(actions.repulled) == 3
+
+
+def test_repull_is_off_unless_asked_and_a_failed_delete_ends_the_node():
+    plain = RepullActions()
+    run = Waves(["a"], FakeTracker(["a"]), LABEL, 2, False, True, {}, plain, clock=lambda: 1.0)
+    run.start([node("a", True)])
+    _drifted(run, "a", "gone")
+    assert plain.repulled == [] and not run.all_warm
+    failing = RepullActions(repull_errors={"a": "deleting preloader pod pod-a to pull again: forbidden"})
+    run = Waves(["a"], FakeTracker(["a"]), LABEL, 2, False, True, {}, failing, clock=lambda: 1.0, repull=True)
+    run.start([node("a", True)])
+    _drifted(run, "a", "gone")
+    assert run.errors == {"a": "deleting preloader pod pod-a to pull again: forbidden"} and run.all_warm
