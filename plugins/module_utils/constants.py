@@ -26,19 +26,43 @@ MAINTENANCE_TAINT_EFFECT = "NoSchedule"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = COLLECTION
 POOL_LABEL = "prewarm.k8s/pool"
-# JSON list of {"container": <init container name>, "image": <reference as given>}, so
-# warm_status maps container statuses back to the images the user named.
+# JSON list of {"container": <init container name>, "image": <reference as given>} (init mode)
+# or {"volume": <image volume name>, "image": ...} (volume mode), each with the digest recorded
+# for it, so warm_status maps the pod's statuses back to the images the user named.
 IMAGES_ANNOTATION = "prewarm.k8s/images"
 
-# preloader pod layout. The agent is a static binary that copies itself into an emptyDir,
-# so each preloaded image's init container runs it from there and needs no shell of its own.
+# preloader modes: how the pod makes the kubelet pull the pool's images. `init`: one init
+# container per image, running a static helper binary copied into an emptyDir; `volume`: one
+# Kubernetes image volume per image, mounted by the hold container, so nothing runs from them;
+# `auto`: volume where every node of the pool and the API server support image volumes.
+MODE_AUTO = "auto"
+MODE_VOLUME = "volume"
+MODE_INIT = "init"
+MODES = (MODE_AUTO, MODE_VOLUME, MODE_INIT)
+
+# preloader pod layout, init mode. A static binary is copied into an emptyDir, so each
+# preloaded image's init container runs it from there and needs no shell of its own. With
+# agent_image that binary is our agent (it copies itself); else busybox, copied under the
+# name `true`: busybox picks its applet from argv[0], so it exits 0 in any image.
 AGENT_BINARY = "/prewarm-agent"
 AGENT_VOLUME = "prewarm-agent"
 AGENT_MOUNT_PATH = "/.prewarm"
 AGENT_INSTALLED_PATH = AGENT_MOUNT_PATH + "/prewarm-agent"
 AGENT_INIT_CONTAINER = "install-agent"
+BUSYBOX_BINARY = "/bin/busybox"
+COPIED_TRUE_PATH = AGENT_MOUNT_PATH + "/true"
 PULL_CONTAINER_PREFIX = "pull-"
 HOLD_CONTAINER = "hold"
+# preloader pod layout, volume mode: image volume image-<i> mounted at /prewarm/images/<i>.
+IMAGE_VOLUME_PREFIX = "image-"
+IMAGE_MOUNT_ROOT = "/prewarm/images"
+
+# The helper images used when no agent_image is given; nobody has to build them. The pause
+# image is the sandbox image of kubeadm 1.37 and containerd 2.4, so most nodes hold it already;
+# its entrypoint is /pause. busybox's musl build is static, so the copy runs in any image.
+DEFAULT_PAUSE_IMAGE = "registry.k8s.io/pause:3.10.2"
+PAUSE_BINARY = "/pause"
+DEFAULT_COPIER_IMAGE = "docker.io/library/busybox:1.37.0-musl"
 # The DaemonSet's selector label (value: the DaemonSet's name). A selector is immutable, so
 # it is derived from the name alone and never from options a later run may change.
 PRELOADER_LABEL = "prewarm.k8s/preloader"

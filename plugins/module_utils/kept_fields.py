@@ -35,12 +35,24 @@ NODE_FIELDS = {
 # warmup's first LIST: the images' sizes too, for the image filesystem check before any admission.
 NODE_FIELDS_WITH_IMAGES = dict(NODE_FIELDS, status=dict(NODE_FIELDS["status"], images=ALL))
 
+# The preloader's mode auto: which nodes the pool selects, and what they run (preloader_mode.py).
+NODE_INFO_FIELDS = {
+    "metadata": dict.fromkeys(("name", "labels"), ALL),
+    "spec": dict.fromkeys(("taints",), ALL),
+    "status": {"nodeInfo": dict.fromkeys(("kubeletVersion", "containerRuntimeVersion"), ALL)},
+}
+
+# Volume mode: the image volumes (name, reference) and, per mount of the hold container, the
+# digest the kubelet reports it mounted (volumeStatus.image.imageRef, ImageVolumeWithDigest).
+_VOLUME = dict.fromkeys(("name", "image"), ALL)
+_HOLD_STATUS = dict(_CONTAINER_STATUS, volumeMounts=dict.fromkeys(("name", "volumeStatus"), ALL))
+
 POD_FIELDS = {
     "metadata": _METADATA,
     "spec": dict(dict.fromkeys(("nodeName", "nodeSelector", "affinity", "tolerations", "hostNetwork"), ALL),
-                 initContainers=_CONTAINER, containers=_CONTAINER),
+                 initContainers=_CONTAINER, containers=_CONTAINER, volumes=_VOLUME),
     "status": dict(phase=ALL, conditions=_CONDITION, initContainerStatuses=_CONTAINER_STATUS,
-                   containerStatuses=_CONTAINER_STATUS),
+                   containerStatuses=_HOLD_STATUS),
 }
 
 

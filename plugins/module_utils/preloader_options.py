@@ -15,9 +15,13 @@ import re
 from collections import namedtuple
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
+    DEFAULT_COPIER_IMAGE,
+    DEFAULT_PAUSE_IMAGE,
     MAINTENANCE_KEY,
     MAINTENANCE_LABEL_VALUE,
     MANAGED_BY_LABEL,
+    MODE_AUTO,
+    MODES,
     POOL_LABEL,
     PRELOADER_LABEL,
 )
@@ -42,7 +46,7 @@ PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 TOLERATION_OPERATORS = ("Exists", "Equal")
 TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
 RESOURCE_SECTIONS = ("requests", "limits")
-# A pull container exits at once and the hold container sleeps: they need next to nothing.
+# A pull container exits at once, the copier copies one small binary and the hold container sleeps: they need next to nothing.
 # The kubelet pulls images outside the pod's cgroups, so these limits do not slow a pull.
 DEFAULT_RESOURCES = {
     "requests": {"cpu": "10m", "memory": "16Mi"},
@@ -59,7 +63,7 @@ _PERCENT_RE = re.compile(r"^(\d{1,3})%$")
 PreloaderSpec = namedtuple("PreloaderSpec", [
     "name", "namespace", "pool", "images", "agent_image", "node_selector", "tolerations",
     "image_pull_secrets", "image_pull_policy", "resources", "priority_class_name", "labels",
-    "max_unavailable", "resolve_tags", "registries",
+    "max_unavailable", "resolve_tags", "registries", "mode", "pause_image", "copier_image", "pool_selector",
 ])
 
 
@@ -182,6 +186,33 @@ def _image_pull_secrets(names):
     return list(names or [])
 
 
+def _image_option(params, option):
+    """The image reference of a helper image option, checked, or None when not given."""
+    reference = params.get(option)
+    if reference in (None, ""):
+        return None
+    try:
+        parse_image_reference(reference)
+    except InvalidInput as exc:
+        raise InvalidInput("%s: %s" % (option, exc.msg))
+    return reference
+
+
+def _helper_images(params):
+    """(agent, pause, copier): the agent image, or the pause and copier images (defaults filled in).
+
+    The agent has both jobs itself (its `pause` and `install` commands), so naming another image
+    for either next to it would leave one of the two unused: refused rather than ignored.
+    """
+    agent = _image_option(params, "agent_image")
+    pause, copier = _image_option(params, "pause_image"), _image_option(params, "copier_image")
+    if agent and (pause or copier):
+        raise InvalidInput("%s: not used with agent_image %r, which is the hold and the copier image itself; "
+                           "give agent_image or pause_image/copier_image, not both"
+                           % ("pause_image" if pause else "copier_image", agent))
+    return agent, pause or DEFAULT_PAUSE_IMAGE, copier or DEFAULT_COPIER_IMAGE
+
+
 def check_identity(params):
     """Name and namespace: all that state=absent needs."""
     check_object_name(params["name"], "name", max_length=NAME_MAX)
@@ -196,12 +227,10 @@ def build_preloader_spec(params):
     check_identity(params)
     pool = params.get("pool") or params["name"]
     check_label_value(pool, "pool")
-    if not params.get("agent_image"):
-        raise InvalidInput("agent_image: required when state=present")
-    try:
-        parse_image_reference(params["agent_image"])
-    except InvalidInput as exc:
-        raise InvalidInput("agent_image: %s" % exc.msg)
+    agent_image, pause_image, copier_image = _helper_images(params)
+    mode = params.get("mode") or MODE_AUTO
+    if mode not in MODES:
+        raise InvalidInput("mode: %r must be one of %s" % (mode, ", ".join(MODES)))
     policy = params.get("image_pull_policy")
     if policy is not None and policy not in PULL_POLICIES:
         raise InvalidInput("image_pull_policy: %r must be one of %s" % (policy, ", ".join(PULL_POLICIES)))
@@ -217,7 +246,7 @@ def build_preloader_spec(params):
         namespace=params["namespace"],
         pool=pool,
         images=check_image_references(params.get("images"), "images"),
-        agent_image=params["agent_image"],
+        agent_image=agent_image,
         node_selector=_node_selector(params.get("node_selector"), scope, params["name"]),
         tolerations=merge_tolerations(params.get("tolerations"), params.get("tolerate_maintenance", True)),
         image_pull_secrets=_image_pull_secrets(params.get("image_pull_secrets")),
@@ -230,4 +259,9 @@ def build_preloader_spec(params):
             "max_unavailable"),
         resolve_tags=params.get("resolve_tags", True),
         registries=check_registry_options(params.get("registries") or {}),
+        mode=mode,
+        pause_image=pause_image,
+        copier_image=copier_image,
+        # The nodes of the pool whatever the scope: those `auto` asks whether they mount image volumes.
+        pool_selector=dict(params.get("node_selector") or {}),
     )

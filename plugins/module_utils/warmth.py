@@ -6,10 +6,13 @@
 Pure functions over plain dicts in the API's JSON form (camelCase keys, as in watch events
 and in ApiClient.sanitize_for_serialization output); no API calls.
 
-The preloader pod runs one init container per image (constants.PULL_CONTAINER_PREFIX),
-after the agent installer, then the long-running HOLD_CONTAINER. The kubelet runs init
+In mode init the preloader pod runs one init container per image (constants.PULL_CONTAINER_PREFIX),
+after the helper's installer, then the long-running HOLD_CONTAINER. The kubelet runs init
 containers one at a time, so the first one not finished is the image being pulled and
-the ones after it are queued.
+the ones after it are queued. In mode volume the pod has one image volume per image
+(constants.IMAGE_VOLUME_PREFIX), all pulled before the hold container starts (image_volumes.py).
+Each image is read the way the pod at hand pulls it, so a pod of the other mode (made before
+the DaemonSet's mode changed) is read right until the DaemonSet controller replaces it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,9 +23,14 @@ import calendar
 import json
 import time
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.constants import HOLD_CONTAINER, IMAGES_ANNOTATION
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import IMAGES_ANNOTATION, MODE_INIT, MODE_VOLUME
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
 from ansible_collections.prewarm.k8s.plugins.module_utils.image_ref import digest_from_image_id, parse_image_reference
+from ansible_collections.prewarm.k8s.plugins.module_utils.image_volumes import (
+    PROGRESS_REASONS,
+    hold_status,
+    volume_progress,
+)
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
     ABSENT,
     DEFAULT_LIST_LAG_SECONDS as LIST_LAG_SECONDS,
@@ -56,10 +64,6 @@ NODE_STATES = (NODE_WARM, NODE_STALE, NODE_GONE, NODE_COLD, NODE_FAILED)
 # ended lists what the runtime held after the pull, so from then on the list alone decides.
 IMAGE_CACHE_PERIOD_SECONDS = 30
 
-# Waiting reasons the kubelet reports while it works normally on a container. Any other
-# reason (ErrImagePull, ImagePullBackOff, InvalidImageName, CreateContainerError,
-# CrashLoopBackOff, ...) is a failure the user must see.
-_PROGRESS_REASONS = frozenset(["", "PodInitializing", "ContainerCreating"])
 DIGEST_MISMATCH = "DigestMismatch"
 POD_OUTDATED = "PodOutdated"
 TAG_MOVED = "TagMoved"
@@ -67,8 +71,21 @@ NOT_LISTED = "NotListed"
 LIST_CAPPED = "ImageListCapped"
 
 
+def _slot(entry):
+    """The pod's part that pulls an image entry: its init container or its image volume."""
+    return entry.get("container") or entry.get("volume")
+
+
+def _valid_entry(entry):
+    if not isinstance(entry, dict) or not isinstance(entry.get("image"), str):
+        return False
+    slots = [key for key in ("container", "volume") if key in entry]
+    return (len(slots) == 1 and isinstance(entry[slots[0]], str)
+            and isinstance(entry.get("digest", ""), (str, type(None))))
+
+
 def images_from_daemonset(daemonset):
-    """The [{"container", "image"}] list the preloader recorded on its DaemonSet."""
+    """The [{"container" or "volume", "image", "digest"}] list the preloader recorded on its DaemonSet."""
     metadata = daemonset.get("metadata") or {}
     where = "DaemonSet %s/%s" % (metadata.get("namespace"), metadata.get("name"))
     text = (metadata.get("annotations") or {}).get(IMAGES_ANNOTATION)
@@ -78,13 +95,27 @@ def images_from_daemonset(daemonset):
         images = json.loads(text)
     except ValueError as exc:
         raise PrewarmError("%s: annotation %s is not JSON: %s" % (where, IMAGES_ANNOTATION, exc))
-    if not isinstance(images, list) or not all(
-            isinstance(entry, dict) and isinstance(entry.get("container"), str) and isinstance(entry.get("image"), str)
-            and isinstance(entry.get("digest", ""), (str, type(None))) for entry in images):
-        raise PrewarmError('%s: annotation %s must be a JSON list of {"container": ..., "image": ..., "digest": ...}, not %r'
-                           % (where, IMAGES_ANNOTATION, text))
-    return [{"container": entry["container"], "image": entry["image"], "digest": entry.get("digest") or _expected_digest(entry["image"])}
+    if not isinstance(images, list) or not all(_valid_entry(entry) for entry in images):
+        raise PrewarmError('%s: annotation %s must be a JSON list of {"container" or "volume": ..., "image": ..., '
+                           '"digest": ...}, not %r' % (where, IMAGES_ANNOTATION, text))
+    return [dict(((key, entry[key]) for key in ("container", "volume") if key in entry), image=entry["image"],
+                 digest=entry.get("digest") or _expected_digest(entry["image"]))
             for entry in images]
+
+
+def preloader_mode(images):
+    """The mode the DaemonSet's images were recorded in (images_from_daemonset())."""
+    return MODE_VOLUME if any("volume" in entry for entry in images) else MODE_INIT
+
+
+def _recorded_images(pod):
+    """The image list the pod's template recorded (its copy of the DaemonSet's annotation), or None."""
+    text = ((pod.get("metadata") or {}).get("annotations") or {}).get(IMAGES_ANNOTATION)
+    try:
+        recorded = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return [entry for entry in recorded if isinstance(entry, dict)] if isinstance(recorded, list) else None
 
 
 def pod_current(pod, images):
@@ -93,16 +124,23 @@ def pod_current(pod, images):
     The template's annotation is copied to each pod, so a pod whose annotation differs predates
     the last change and the DaemonSet controller will replace it (rolling update).
     """
-    text = ((pod.get("metadata") or {}).get("annotations") or {}).get(IMAGES_ANNOTATION)
-    try:
-        recorded = json.loads(text) if text else None
-    except ValueError:
+    recorded = _recorded_images(pod)
+    if recorded is None:
         return False
-    if not isinstance(recorded, list):
-        return False
-    key = [(entry["container"], entry["image"], entry.get("digest")) for entry in images]
-    return key == [(entry.get("container"), entry.get("image"), entry.get("digest") or _expected_digest(entry.get("image") or ""))
-                   for entry in recorded if isinstance(entry, dict)]
+    key = [(entry.get("container"), entry.get("volume"), entry["image"], entry.get("digest")) for entry in images]
+    return key == [(entry.get("container"), entry.get("volume"), entry.get("image"),
+                    entry.get("digest") or _expected_digest(entry.get("image") or ""))
+                   for entry in recorded]
+
+
+def _recorded_digests(pod):
+    """{("container" or "volume", name): digest} the pod's template recorded for each image slot."""
+    digests = {}
+    for entry in _recorded_images(pod) or []:
+        for kind in ("container", "volume"):
+            if isinstance(entry.get(kind), str) and isinstance(entry.get("digest"), str):
+                digests[(kind, entry[kind])] = entry["digest"]
+    return digests
 
 
 def with_wanted_digests(images, resolved):
@@ -199,7 +237,7 @@ def _status_failure(status):
     """
     state = status.get("state") or {}
     waiting = state.get("waiting")
-    if waiting is not None and (waiting.get("reason") or "") not in _PROGRESS_REASONS:
+    if waiting is not None and (waiting.get("reason") or "") not in PROGRESS_REASONS:
         return waiting.get("reason"), waiting.get("message")
     terminated = state.get("terminated")
     if terminated is not None and terminated.get("exitCode") != 0:
@@ -217,10 +255,7 @@ def _is_done(status):
 
 
 def _hold_running(pod):
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        if status.get("name") == HOLD_CONTAINER:
-            return "running" in (status.get("state") or {})
-    return False
+    return "running" in ((hold_status(pod) or {}).get("state") or {})
 
 
 def _init_progress(pod):
@@ -248,10 +283,11 @@ def _init_progress(pod):
     return statuses, images, blocker
 
 
-def _find_container(entry, pod_images):
-    """The pod's init container that pulls entry["image"]: by recorded name, else by image."""
+def _find(entry, pod_images):
+    """The pod's init container or image volume ({name: image}) that pulls entry["image"]: by
+    recorded name, else by image."""
     wanted = _normalised(entry["image"])
-    name = entry["container"]
+    name = _slot(entry)
     if name in pod_images and (pod_images[name] == entry["image"] or _normalised(pod_images[name]) == wanted):
         return name
     for candidate, image in pod_images.items():
@@ -261,7 +297,7 @@ def _find_container(entry, pod_images):
 
 
 def _image_result(entry, state, digest=None, reason=None, message=None, recheck_at=None):
-    result = {"image": entry["image"], "container": entry["container"], "state": state,
+    result = {"image": entry["image"], "container": entry.get("container"), "volume": entry.get("volume"), "state": state,
               "digest": digest, "wanted": entry.get("wanted") or entry.get("digest"), "reason": reason, "message": message}
     if recheck_at is not None:
         result["recheck_at"] = recheck_at
@@ -299,8 +335,13 @@ def _reported_at(node):
     return None
 
 
-def _pulled_result(entry, status, node_images, now):
-    """The state of an image the pod's statuses say was pulled, checked against the node's list."""
+def _pulled_result(entry, status, node_images, now, made_for=None):
+    """The state of an image the pod's statuses say was pulled, checked against the node's list.
+
+    made_for: the digest the pod's template recorded for this image (what the tag named when the
+    pod was made), which stands in for the pulled digest where the kubelet reports none (an image
+    volume without ImageVolumeWithDigest, a simulated node) while the node's list lags.
+    """
     pulled = digest_from_image_id((status or {}).get("imageID"))
     own = _expected_digest(entry["image"])
     if own and pulled and pulled != own:
@@ -323,9 +364,13 @@ def _pulled_result(entry, status, node_images, now):
         if wanted and pulled and pulled != wanted:
             return _image_result(entry, STALE, pulled, TAG_MOVED,
                                  "the node pulled %s, the pool names %s now" % (pulled, wanted))
+        if wanted and not pulled and made_for and made_for != wanted:
+            return _image_result(entry, STALE, made_for, TAG_MOVED,
+                                 "the pod was made when the tag named %s (the kubelet reports no digest for it), "
+                                 "the pool names %s now" % (made_for, wanted))
         # The list names other content under the tag, and the pod does not say it pulled the wanted digest.
         if not (found.kind == TAG_ELSEWHERE and (pulled is None or pulled != wanted)):
-            return _image_result(entry, PRESENT, pulled or wanted, recheck_at=finished + lag)
+            return _image_result(entry, PRESENT, pulled or made_for or wanted, recheck_at=finished + lag)
     if found.kind == TAG_ELSEWHERE:
         return _image_result(entry, STALE, found.digest, TAG_MOVED,
                              "the node holds %s under tag %s, the pool names %s now" % (found.digest, ref.tag or "latest", wanted))
@@ -345,19 +390,55 @@ def _pulled_result(entry, status, node_images, now):
                          "the node holds %s but not under tag %s: a pod naming the tag would pull" % (found.digest, ref.tag))
 
 
-def _evaluate_image(entry, pod, progress, node_images, now):
+def _held(entry, node_images):
+    """The node's image list's Lookup for the image, or None for a reference that does not parse."""
+    try:
+        ref = parse_image_reference(entry["image"])
+    except InvalidInput:
+        return None
+    found = node_images.lookup(ref, entry.get("wanted") or entry.get("digest"))
+    return found if found.kind == HELD else None
+
+
+def _evaluate_volume_image(entry, volume, progress, node_images, now, made_for):
+    """One image of a volume-mode pod: the hold container's state says whether the pod's volumes
+    were pulled, the node's image list which of them the node holds."""
+    entry = dict(entry, volume=volume, container=None)
+    if progress.running:
+        status = {"imageID": progress.digests.get(volume), "state": progress.state}
+        return _pulled_result(entry, status, node_images, now, made_for.get(("volume", volume)))
+    held = _held(entry, node_images)
+    failure = progress.failure
+    if failure and volume in (progress.named or ()):
+        return _image_result(entry, FAILED, reason=failure[0], message=failure[1])
+    if failure and progress.named is None and held is None:
+        return _image_result(entry, FAILED, reason=failure[0],
+                             message="the kubelet reports image volume pull failures per pod and names none of the "
+                                     "pool's images; this one is not on the node yet: %s" % (failure[1] or failure[0]))
+    if held is not None:
+        return _image_result(entry, PRESENT, held.digest)
+    if failure:
+        return _image_result(entry, PULLING, message="not in the node's image list yet; the hold container waits: "
+                                                     + _describe_failure(failure))
+    return _image_result(entry, PULLING)
+
+
+def _evaluate_image(entry, pod, progress, volumes, node_images, now, made_for):
     statuses, pod_images, blocker = progress
-    container = _find_container(entry, pod_images)
+    container = _find(entry, pod_images)
     if container is None:
+        volume = _find(entry, volumes.volumes)
+        if volume is not None:
+            return _evaluate_volume_image(entry, volume, volumes, node_images, now, made_for)
         return _image_result(entry, PENDING, reason=POD_OUTDATED,
                              message="pod %s predates this image (older DaemonSet template); waiting for the "
                                      "DaemonSet controller to replace it" % pod["metadata"]["name"])
     names = list(pod_images)
     position = names.index(container)
     blocker_position = names.index(blocker[0]) if blocker else len(names)
-    entry = dict(entry, container=container)
+    entry = dict(entry, container=container, volume=None)
     if position < blocker_position:
-        return _pulled_result(entry, statuses.get(container), node_images, now)
+        return _pulled_result(entry, statuses.get(container), node_images, now, made_for.get(("container", container)))
     if position == blocker_position:
         failure = blocker[1]
         if failure:
@@ -376,11 +457,11 @@ def carry_last_failure(results, pod_uid, last_failures):
     between ErrImagePull/ImagePullBackOff and PodInitializing; a timeout that falls on a retry
     would otherwise say only "pulling" and hide why. last_failures: {(pod uid, container):
     (reason, message)} kept by the caller across evaluations, updated here; a new pod starts
-    afresh, and a present image forgets its failure.
+    afresh, and a present image forgets its failure. In volume mode the key is the image volume.
     """
     carried = []
     for image in results:
-        key = (pod_uid, image["container"])
+        key = (pod_uid, _slot(image))
         if image["state"] == FAILED:
             last_failures[key] = (image["reason"], image["message"])
         elif image["state"] == PRESENT:
@@ -439,8 +520,9 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failu
         results = [_image_result(entry, PENDING, reason=reason, message=why) for entry in images]
         problems.append("preloader pod %s is not scheduled: %s" % (pod["metadata"]["name"], _describe_failure((reason, why))))
     else:
-        progress = _init_progress(pod)
-        results = [_evaluate_image(entry, pod, progress, node_images, now) for entry in images]
+        progress, volumes = _init_progress(pod), volume_progress(pod)
+        made_for = _recorded_digests(pod)
+        results = [_evaluate_image(entry, pod, progress, volumes, node_images, now, made_for) for entry in images]
         if last_failures is not None:
             results = carry_last_failure(results, pod["metadata"].get("uid") or pod["metadata"]["name"], last_failures)
         problems.extend(describe_image(image) for image in results if image["state"] != PRESENT)
@@ -449,9 +531,14 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failu
         if phase in ("Failed", "Succeeded"):
             problems.append("preloader pod %s is %s; the DaemonSet controller will replace it" % (name, phase))
         elif not pod_ready(pod) and all(image["state"] == PRESENT for image in results):
-            # After a node restart its pods' statuses are stale until the kubelet reports again;
-            # the node controller marks them not Ready meanwhile, so they prove nothing yet.
-            problems.append("preloader pod %s is not Ready (its status may predate a restart of the node)" % name)
+            hold_failure = _status_failure(hold_status(pod) or {})
+            if hold_failure:
+                # Every image is there and the hold container itself fails (its image, its command).
+                problems.append("preloader pod %s is not Ready: container hold: %s" % (name, _describe_failure(hold_failure)))
+            else:
+                # After a node restart its pods' statuses are stale until the kubelet reports again;
+                # the node controller marks them not Ready meanwhile, so they prove nothing yet.
+                problems.append("preloader pod %s is not Ready (its status may predate a restart of the node)" % name)
     warm = not problems
     if warm:
         message = "warm: all %d images present" % len(images)

@@ -14,14 +14,31 @@ version_added: 0.1.0
 author: prewarm.k8s maintainers (@prewarm-k8s)
 description:
   - Manages one DaemonSet per node pool whose pods pull the pool's images onto every selected node.
-  - "Each pod runs, in order: an init container C(install-agent) (image O(agent_image)) that copies a
-    static agent binary into an C(emptyDir) volume; one init container per image in O(images), named
-    C(pull-0), C(pull-1), ..., that runs the copied agent's C(exit) command and so needs no shell or binary
-    inside the preloaded image (distroless and scratch images work); then a long-running container C(hold)
-    (image O(agent_image), command C(pause)). The pod turns Ready only when every image has been pulled,
-    so the DaemonSet's pods are the readiness signal that M(prewarm.k8s.warm_status) reads."
+  - "In O(mode=volume) each pod has one Kubernetes image volume per image in O(images), named C(image-0),
+    C(image-1), ..., and a single long-running container C(hold) that mounts them all read-only under
+    C(/prewarm/images/<N>). The kubelet pulls every image volume before it starts the container, and nothing
+    from the preloaded images is ever run, so any image (distroless, scratch, even an OCI artifact) works."
+  - "In O(mode=init) each pod runs, in order: an init container C(install-agent) that copies a static binary
+    into an C(emptyDir) volume (the agent of O(agent_image) itself, or else busybox from O(copier_image), copied
+    under the name C(true)); one init container per image in O(images), named C(pull-0), C(pull-1), ..., that
+    runs the copied binary (agent C(exit), busybox C(true): both exit 0 at once) and so needs no shell or
+    binary inside the preloaded image (distroless and scratch images work); then the container C(hold)."
+  - The C(hold) container runs O(pause_image) (its own C(/pause)), or the agent's C(pause) when O(agent_image)
+    is given. The pod turns Ready only when every image has been pulled, so the DaemonSet's pods are the
+    readiness signal that M(prewarm.k8s.warm_status) reads. No image has to be built, the default helper
+    images are public ones.
+  - "O(mode=auto) (the default) chooses V(volume) only where image volumes are known to work: an API server of
+    Kubernetes 1.35 or later, and every node of the pool (those matching O(node_selector) and not kept off by
+    a taint the pods do not tolerate, whatever O(scope)) reporting in C(status.nodeInfo) a kubelet of 1.35 or
+    later and containerd 2.1 or later or CRI-O 1.31 or later. Anything else - an older version, another
+    runtime, a version that cannot be read (simulated nodes report made-up ones), a pool with no node yet -
+    chooses V(init). The API server accepting the C(image) volume field is not enough: a runtime without
+    support may start the container with an empty directory in place of the image, and nothing would be
+    pulled. Feature gates cannot be seen from the API - on a 1.35 cluster whose ImageVolume gate was turned
+    off, set O(mode=init). RV(mode) and RV(mode_reason) say what was chosen and which node or version decided."
   - The DaemonSet and its pod template carry the annotation C(prewarm.k8s/images), a JSON list mapping each
-    C(pull-N) container to the image reference as given and the digest it names (see O(resolve_tags)), and the
+    C(pull-N) container (key C(container)) or C(image-N) volume (key C(volume)) to the image reference as given
+    and the digest it names (see O(resolve_tags)), and the
     labels C(app.kubernetes.io/managed-by=prewarm.k8s),
     C(prewarm.k8s/pool=<pool>) and C(prewarm.k8s/preloader=<name>) (the selector, derived from O(name) only so
     that an update never changes it).
@@ -63,15 +80,48 @@ options:
         (V(registry.example.com/app@sha256:<64 hex>)) or both. A reference without tag or digest means V(latest).
       - Each reference is parsed with the registry reference grammar; an invalid one, or two that name the same
         image, fail the task before anything is written.
-      - The order is kept; the N-th image is pulled by container C(pull-N).
+      - The order is kept; the N-th image is pulled by container C(pull-N) (O(mode=init)) or volume C(image-N)
+        (O(mode=volume)).
       - Required when O(state=present).
     type: list
     elements: str
+  mode:
+    description:
+      - How the pods make the kubelet pull the images. V(volume) - one image volume per image, mounted by the
+        C(hold) container; V(init) - one init container per image; V(auto) - V(volume) where the API server and
+        every node of the pool support image volumes, else V(init) (see the description).
+      - Changing the mode (also when V(auto) decides otherwise than before, for example once the pool's last old
+        node is gone) changes the pod template, so the DaemonSet controller replaces the pods, at most
+        O(max_unavailable) at a time; the images already on a node are not downloaded again unless their pull
+        policy is V(Always).
+    type: str
+    choices: [ auto, volume, init ]
+    default: auto
+  pause_image:
+    description:
+      - The image of the C(hold) container when O(agent_image) is not given; it runs the image's own C(/pause).
+      - "Default V(registry.k8s.io/pause:3.10.2), the sandbox image of kubeadm 1.37 and containerd 2.4, which
+        most nodes already hold. Pin it by digest, or use your mirror of it."
+      - It is pulled with C(IfNotPresent) whatever O(image_pull_policy) says, and never resolved through the registry.
+      - Not with O(agent_image).
+    type: str
+  copier_image:
+    description:
+      - The image of the C(install-agent) init container in O(mode=init) when O(agent_image) is not given. It
+        must hold a static busybox at C(/bin/busybox); the pod runs C(/bin/busybox cp /bin/busybox <emptyDir>/true),
+        and each C(pull-N) container runs that copy, which exits 0 in any image (busybox picks its applet from
+        the name it is run by).
+      - "Default V(docker.io/library/busybox:1.37.0-musl), a static build. Pin it by digest, or use your mirror of it."
+      - It is pulled with C(IfNotPresent) whatever O(image_pull_policy) says, and never resolved through the registry.
+        Not used in O(mode=volume). Not with O(agent_image).
+    type: str
   agent_image:
     description:
-      - The prewarm agent image (provides C(/prewarm-agent) with the commands C(install), C(exit) and C(pause)).
+      - The prewarm agent image (provides C(/prewarm-agent) with the commands C(install), C(exit) and C(pause)),
+        built from C(images/agent) in this collection. Optional; when given it replaces both O(pause_image) and
+        O(copier_image) - it is the C(hold) container (C(pause)) in both modes, and in O(mode=init) it copies
+        itself into the C(emptyDir) for the C(pull-N) containers (C(exit)).
       - Pin it by digest in production. It is pulled with C(IfNotPresent) whatever O(image_pull_policy) says.
-      - Required when O(state=present).
     type: str
   node_selector:
     description:
@@ -108,13 +158,14 @@ options:
     default: true
   image_pull_secrets:
     description:
-      - Names of Secrets in O(namespace) used to pull O(images) and O(agent_image).
+      - Names of Secrets in O(namespace) used to pull O(images) and the helper images (O(pause_image),
+        O(copier_image) or O(agent_image)).
     type: list
     elements: str
     default: []
   image_pull_policy:
     description:
-      - Pull policy of the C(pull-N) containers.
+      - Pull policy of the C(pull-N) containers (O(mode=init)) or the C(image-N) volumes (O(mode=volume)).
       - When not set, an image named by tag and resolved (O(resolve_tags)) is pulled with V(Always), everything
         else with V(IfNotPresent). V(Always) makes the kubelet ask the registry when the pod starts, so a tag that
         names older content on the node moves to the content the registry serves (only missing layers are
@@ -140,7 +191,7 @@ options:
         at all for public images), the first secret with credentials for the registry used, in the pod's order.
       - V(false) for a controller with no access to the registries. Then a moved tag goes unseen (the nodes keep
         the old content and count as warm), and the task warns.
-      - The O(agent_image) is not resolved; pin it by digest.
+      - The helper images (O(pause_image), O(copier_image), O(agent_image)) are not resolved; pin them by digest.
     type: bool
     default: true
   registries:
@@ -205,8 +256,11 @@ notes:
     known to the runtime for a pod on the node refers to it, running or exited (it lists exited containers
     too), and the kubelet's container garbage collection keeps the last instance of each container, including
     completed init containers, of a pod that still exists (with the default C(--maximum-dead-containers-per-container=1)).
+    An image volume counts as in use while a container mounts it, which is why the C(hold) container mounts them all.
     With O(scope=pool) the pods stay, so the preloaded images are not garbage collected. This does not hold
     against other image cleaners (for example Eraser) or a manual C(crictl rmi)."
+  - "Mode V(auto) lists the pool's nodes (C(list) on nodes, granted by the shipped RBAC) and reads the API
+    server's C(/version) (readable by every authenticated identity)."
   - O(state=absent) deletes with C(propagationPolicy=Background) and returns at once; the pods are then removed
     by the garbage collector. Their images stay on the nodes until the kubelet's image GC removes them.
   - The module does not wait for the pods; M(prewarm.k8s.warm_status) waits until every image is on the nodes.
@@ -220,19 +274,34 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Keep the web pool's images on every node of the pool
+- name: Keep the web pool's images on every node of the pool (image volumes where the nodes support them)
   prewarm.k8s.preloader:
     name: preload-web
     pool: web
     node_selector:
       node.kubernetes.io/pool: web
-    agent_image: registry.example.com/prewarm/agent@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
     images:
       - registry.example.com/shop/frontend:2.14.1
       - registry.example.com/shop/api@sha256:89abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567
       - gcr.io/distroless/static-debian12:nonroot
     image_pull_secrets:
       - registry-example-com
+  register: web_preloader
+
+- name: Say which layout the pool got, and why
+  ansible.builtin.debug:
+    msg: "{{ web_preloader.mode_reason }}"
+
+- name: Init containers everywhere, with the helper images from a local mirror, pinned
+  prewarm.k8s.preloader:
+    name: preload-batch
+    node_selector:
+      node.kubernetes.io/pool: batch
+    mode: init
+    pause_image: mirror.example.com/k8s/pause:3.10.2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    copier_image: mirror.example.com/library/busybox:1.37.0-musl@sha256:89abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567
+    images:
+      - registry.example.com/batch/worker:7.2
 
 - name: Warm only the nodes under maintenance, with a high priority
   prewarm.k8s.preloader:
@@ -271,7 +340,7 @@ manifest:
         prewarm.k8s/pool: web
         prewarm.k8s/preloader: preload-web
       annotations:
-        prewarm.k8s/images: '[{"container":"pull-0","image":"nginx:1.27"}]'
+        prewarm.k8s/images: '[{"image":"nginx:1.27","volume":"image-0"}]'
 daemonset:
   description:
     - The DaemonSet as the API server stores it after the task, without C(metadata.managedFields).
@@ -290,6 +359,20 @@ diff:
     after:
       description: The same after the task (in check mode, after the dry run).
       type: dict
+mode:
+  description:
+    - The mode the DaemonSet was rendered in, V(volume) or V(init) - the O(mode) option, or what V(auto) chose.
+      Also in check mode.
+  returned: when state is present
+  type: str
+  sample: volume
+mode_reason:
+  description:
+    - One sentence saying why, for the operator - for V(auto), the API server version or the first node (and its
+      kubelet or container runtime version) that decided.
+  returned: when state is present
+  type: str
+  sample: "init: node gpu-3 runs containerd://2.0.5; image volumes need containerd 2.1 or later or CRI-O 1.31 or later"
 digests:
   description:
     - Per image reference, the digest recorded for it on the DaemonSet - resolved now from its tag, pinned with
@@ -309,13 +392,14 @@ import json
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import (
     api_host,
     api_module,
     build_api_client,
     check_reachable,
 )
-from ansible_collections.prewarm.k8s.plugins.module_utils.constants import COLLECTION
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import COLLECTION, MODE_AUTO, MODES
 from ansible_collections.prewarm.k8s.plugins.module_utils.daemonset import (
     being_deleted,
     change_between,
@@ -328,15 +412,20 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.errors import (
     PrewarmError,
     describe_api_exception,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_INFO_FIELDS
+from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_options import (
     build_preloader_spec,
     check_identity,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_mode import choose_mode, pool_nodes
 from ansible_collections.prewarm.k8s.plugins.module_utils.resolution import (
     check_pinned_digests,
     resolve_pool,
     unresolved_tags,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string
+from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch
 
 try:
     from kubernetes import client as k8s_client
@@ -351,6 +440,9 @@ ARGUMENT_SPEC = dict(
     pool=dict(type="str"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     images=dict(type="list", elements="str"),
+    mode=dict(type="str", choices=list(MODES), default=MODE_AUTO),
+    pause_image=dict(type="str"),
+    copier_image=dict(type="str"),
     agent_image=dict(type="str"),
     node_selector=dict(type="dict", default={}),
     scope=dict(type="str", choices=["pool", "maintenance", "admitted"], default="pool"),
@@ -470,6 +562,27 @@ def resolve(module, api_client, spec):
                         params["request_timeout"])
 
 
+def read_version(api_client, timeout):
+    response = k8s_client.VersionApi(api_client).get_code(_preload_content=False, _request_timeout=timeout)
+    return json.loads(response.data)
+
+
+def pool_node_stream(core, spec, timeout):
+    """The LIST of the pool's nodes, by its node selector, each cut down to what mode auto reads."""
+    return ApiListWatch(core.list_node, timeout, kept_fields=NODE_INFO_FIELDS,
+                        label_selector=label_selector_string({"matchLabels": spec.pool_selector}) or None)
+
+
+def decide_mode(api_client, spec, timeout):
+    """(mode, reason): the mode option as given, or for auto what the API server and the pool's nodes support."""
+    if spec.mode != MODE_AUTO:
+        return spec.mode, "%s: set by the mode option" % spec.mode
+    version = api_call(api_client, "reading the API server's version (mode auto)", read_version, api_client, timeout)
+    nodes = pool_node_stream(LeanCoreApi(api_client), spec, timeout)
+    items, _version = api_call(api_client, "listing the pool's nodes (mode auto)", nodes.list)
+    return choose_mode(version, pool_nodes(items, spec.pool_selector, spec.tolerations))
+
+
 def run(module):
     params = module.params
     present = params["state"] == "present"
@@ -480,7 +593,8 @@ def run(module):
     api_client = build_api_client(params, pool_size=1)
     check_reachable(api_client, params["request_timeout"])
     digests = resolve(module, api_client, spec) if present else None
-    manifest = render_daemonset(spec, digests) if present else None
+    mode, mode_reason = decide_mode(api_client, spec, params["request_timeout"]) if present else (None, None)
+    manifest = render_daemonset(spec, mode, digests) if present else None
     if present and manifest["spec"]["template"]["spec"].get("priorityClassName"):
         check_priority_class(api_client, params["priority_class_name"], params["request_timeout"])
     daemonsets = DaemonSets(api_client, params["namespace"], params["name"], params["request_timeout"])
@@ -492,6 +606,7 @@ def run(module):
         result = ensure_present(daemonsets, manifest, live, module.check_mode)
         result["manifest"] = manifest
         result["digests"] = digests
+        result["mode"], result["mode_reason"] = mode, mode_reason
     else:
         result = ensure_absent(daemonsets, live, module.check_mode)
     result["daemonset"] = without_managed_fields(result["daemonset"]) or {}
@@ -504,7 +619,7 @@ def main():
     module = api_module(
         ARGUMENT_SPEC,
         supports_check_mode=True,
-        required_if=[("state", "present", ("images", "agent_image"))],
+        required_if=[("state", "present", ("images",))],
     )
     try:
         module.exit_json(**run(module))

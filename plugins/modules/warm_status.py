@@ -22,6 +22,15 @@ description:
   - Only the B(current) state of each pull container counts. After a node reboot the kubelet runs
     the init containers again; an earlier successful run (C(lastState)) does not make an image
     present now. An image referenced by digest counts only when the kubelet reports that digest.
+  - "A preloader in mode V(volume) (see M(prewarm.k8s.preloader)) has no container per image: the kubelet pulls
+    all of a pod's image volumes before it starts its C(hold) container, so that container running means every
+    image was pulled, and until then an image counts as V(present) when the node's image list holds it. The
+    kubelet reports a failed pull on the C(hold) container, for the pod rather than per image, quoting the
+    reference of the (last) image that failed: that image is V(failed); when the message names none of the
+    pool's images, every image not on the node yet is V(failed), saying so. With the kubelet's
+    C(ImageVolumeWithDigest) feature gate the digest each volume mounted is read from the pod's status too.
+    Pods of either mode are read as they are, also while the DaemonSet controller replaces the pods after a
+    mode change."
   - A node is warm when it is Ready (see O(require_ready)), every image is present and its
     preloader pod is Ready. The last condition guards against stale statuses after a node
     restart, which the node controller marks not Ready until the kubelet reports again.
@@ -195,7 +204,10 @@ nodes:
           description: The image reference as given to the preloader.
           type: str
         container:
-          description: The preloader pod's init container that pulls it.
+          description: The preloader pod's init container that pulls it (mode V(init)), else null.
+          type: str
+        volume:
+          description: The preloader pod's image volume that holds it (mode V(volume)), else null.
           type: str
         state:
           description:
@@ -253,13 +265,20 @@ all_warm:
   returned: always
   type: bool
 images:
-  description: The pool's images and the init containers that pull them, as recorded on the DaemonSet.
+  description:
+    - The pool's images and the init containers (key C(container)) or image volumes (key C(volume)) that pull
+      them, as recorded on the DaemonSet.
   returned: always
   type: list
   elements: dict
   sample:
     - container: pull-0
       image: registry.example.com/web/base:2.1
+mode:
+  description: The preloader's mode as recorded on the DaemonSet, V(volume) or V(init).
+  returned: always
+  type: str
+  sample: volume
 msg:
   description:
     - How many nodes are warm, or, on failure, each cold node with every reason it is not warm
@@ -311,6 +330,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveU
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
 from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import (
     images_from_daemonset,
+    preloader_mode,
     states_message,
     timeout_message,
     with_wanted_digests,
@@ -435,7 +455,8 @@ def run(params, check_mode=False):
 
     recorded, warnings = record_states(core, params, tracker, check_mode) if params["record_state"] else ([], [])
     result = dict(changed=bool(recorded), nodes=tracker.results, warm=tracker.warm(), cold=tracker.cold(), states=tracker.states(),
-                  digests=digests, all_warm=tracker.all_warm, images=images, recorded=recorded, watch=watch,
+                  digests=digests, all_warm=tracker.all_warm, images=images, mode=preloader_mode(images), recorded=recorded,
+                  watch=watch,
                   elapsed=round(time.monotonic() - started, 3))
     result["warnings_list"] = warnings
     failure = None

@@ -26,7 +26,7 @@ description:
   - A node is warm as M(prewarm.k8s.warm_status) decides it (every image present, the preloader pod Ready, the node
     Ready unless O(require_ready=false)). The release is exactly M(prewarm.k8s.node_maintenance) with
     O(prewarm.k8s.node_maintenance#module:state=absent) - it takes off only the marks the node's maintenance
-    annotation says are ours, with one patch per node and a re-read and retry on HTTP 409 Conflict.
+    annotation says are ours, with one patch per node and a re-read and retry when another writer changed its taints, labels or annotation in between.
     Admissions and releases refused with HTTP 429 (after the server's C(Retry-After), up to 10 requests)
     or 500/502/503/504, or whose connection failed (up to 4 requests), are sent again.
   - Before a node is admitted, with O(image_fs_check=true), its image filesystem is checked through the API
@@ -136,7 +136,6 @@ EXAMPLES = r"""
     scope: admitted
     node_selector:
       pool: gpu
-    agent_image: registry.example.com/prewarm/agent:0.1.0
     images: "{{ gpu_pool_images }}"
 
 - name: Warm the upgraded batch, two nodes pulling at a time, and release each node once warm
@@ -226,7 +225,9 @@ nodes:
       description: Why the node is not warm, why it was refused, the error of a failed patch, or a short confirmation.
       type: str
     images:
-      description: One entry per image of the pool, as returned by M(prewarm.k8s.warm_status) (image, container, state, digest, reason, message).
+      description:
+        - One entry per image of the pool, as returned by M(prewarm.k8s.warm_status) (image, container or volume, state,
+          digest, reason, message).
       type: list
       elements: dict
 warm:
@@ -265,6 +266,11 @@ refused:
   type: dict
   sample:
     gpu-9: "preloading would bring image filesystem usage to 91%, at or above image_gc_high_threshold 85%, ..."
+mode:
+  description: The preloader's mode as recorded on the DaemonSet, V(volume) or V(init); null when no node was given.
+  returned: always
+  type: str
+  sample: volume
 scope:
   description: The preloader's scope, V(admitted), V(maintenance) or V(pool), read from its node selector.
   returned: always
@@ -327,7 +333,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import 
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string
 from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
-from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import images_from_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import images_from_daemonset, preloader_mode
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
 from ansible_collections.prewarm.k8s.plugins.module_utils.waves import (
     ADMIT_LABEL_VALUE,
@@ -546,7 +552,7 @@ def run(params, check_mode, diff_mode):
     started = time.monotonic()
     names, given_sizes = check_params(params)
     if not names:
-        return dict(changed=False, nodes={}, warm=[], cold=[], released=[], admitted=[], repulled=[], refused={}, scope=None,
+        return dict(changed=False, nodes={}, warm=[], cold=[], released=[], admitted=[], repulled=[], refused={}, scope=None, mode=None,
                     max_pulling_seen=0, watch={"reconnects": 0, "relists": 0}, elapsed=0.0, msg="no nodes given: nothing to do"), None, []
     api_client = build_api_client(params, pool_size=params["workers"] + 4)
     check_reachable(api_client, params["request_timeout"])
@@ -608,7 +614,7 @@ def run(params, check_mode, diff_mode):
         released=[name for name in names if name in waves.released_at and actions.plans[name]["patch"]],
         admitted=[name for name in names if name in waves.admitted_at],
         repulled=[name for name in names if name in waves.repulled_at],
-        refused=waves.refused, scope=scope, max_pulling_seen=waves.max_pulling_seen, watch=watch,
+        refused=waves.refused, scope=scope, mode=preloader_mode(images), max_pulling_seen=waves.max_pulling_seen, watch=watch,
         elapsed=round(time.monotonic() - started, 3))
     result["changed"] = bool(result["released"] or result["admitted"] or result["repulled"])
     if diff_mode:

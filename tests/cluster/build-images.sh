@@ -3,6 +3,10 @@
 # to the private registry as `private`, and write $PREWARM_CLUSTER_DIR/images.json
 # (name -> {ref, digest, size}). Images are tagged with a hash of their sources, so an image
 # already in the registry under that tag is not built (or copied) again.
+# Also the local stand-ins of the public helper images the preloader uses by default (and
+# containerd as its sandbox image), under their public repository names and tags, which the
+# node reaches through registry mirrors: pause built from the pinned Kubernetes release's own
+# source, busybox from Debian's static build (docs/testing.md says how they differ).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -64,6 +68,42 @@ build_large() { # random bytes do not compress, so every layer costs its full si
 }
 build_agent() { "$repo/images/agent/build.sh" "docker://$registry/agent:$tag" --dest-tls-verify=false; }
 
+# stand_in_current NAME PUBLIC-REF SOURCE-HASH: is the stand-in for PUBLIC-REF in the registry, built
+# from these sources? (Its tag is the public one, so the hash is kept in the image's labels.)
+stand_in_current() {
+  local config
+  config=$(skopeo inspect --config --tls-verify=false "docker://$REGISTRY_ADDR/${2#*/}" 2>/dev/null) || return 1
+  python3 -c 'import json, sys; sys.exit(json.loads(sys.argv[2]).get("config", {}).get("Labels", {}).get("prewarm.test/sources") != sys.argv[1])' \
+    "$3" "$config"
+}
+push_stand_in() { # NAME PUBLIC-REF SOURCE-HASH ENTRYPOINT [USER]
+  umoci config --image "$work/$1:img" --config.entrypoint "$4" --config.label "prewarm.test/sources=$3" \
+    ${5:+--config.user "$5"}
+  skopeo copy --quiet --dest-tls-verify=false "oci:$work/$1:img" "docker://$REGISTRY_ADDR/${2#*/}"
+}
+build_pause() { # the kubelet's pause from the pinned release, compiled as its Makefile does
+  local src
+  src=$(cd "$here/gomod/k8s-$K8S_VERSION" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c
+  new_image pause
+  gcc -Os -Wall -Werror -static -DVERSION="v${PAUSE_IMAGE##*:}-prewarm-stand-in" -o "$work/pause.b/rootfs/pause" "$src"
+  layer pause && push_stand_in pause "$PAUSE_IMAGE" "$1" /pause 65535:65535
+}
+build_busybox() { # Debian's static busybox, with its applets linked as the public image has them
+  local applet
+  new_image busybox
+  install -D -m 0755 /bin/busybox "$work/busybox.b/rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [[ $applet == busybox ]] || ln -sf busybox "$work/busybox.b/rootfs/bin/$applet"
+  done
+  layer busybox && push_stand_in busybox "$BUSYBOX_IMAGE" "$1" /bin/sh
+}
+export PATH=$PATH:/usr/local/go/bin
+pause_sources=$( { cat "$0"; echo "$K8S_VERSION $PAUSE_IMAGE"; } | sha256sum | cut -c1-12)
+busybox_sources=$( { cat "$0"; sha256sum /bin/busybox; echo "$BUSYBOX_IMAGE"; } | sha256sum | cut -c1-12)
+stand_in_current pause "$PAUSE_IMAGE" "$pause_sources" || { log "building stand-in $PAUSE_IMAGE"; build_pause "$pause_sources"; }
+stand_in_current busybox "$BUSYBOX_IMAGE" "$busybox_sources" ||
+  { log "building stand-in $BUSYBOX_IMAGE"; build_busybox "$busybox_sources"; }
+
 for name in agent small noshell large; do
   if in_registry "$registry/$name:$tag"; then
     continue
@@ -83,10 +123,14 @@ fi
 # Digest and size straight from the registry's manifest: the digest is the sha256 of its bytes,
 # the size is what a pull downloads (config + layers).
 {
-  for name in agent small noshell large private; do
-    ref=$registry/$name:$tag
-    [[ $name != private ]] || ref=$private_ref
-    skopeo inspect --raw --tls-verify=false --authfile "$PRIVATE_REGISTRY_AUTHFILE" "docker://$ref" >"$work/$name.manifest"
+  for name in agent small noshell large private pause busybox; do
+    ref=$registry/$name:$tag where=
+    case $name in
+      private) ref=$private_ref ;;
+      pause) ref=$PAUSE_IMAGE where=$REGISTRY_ADDR/${PAUSE_IMAGE#*/} ;;
+      busybox) ref=$BUSYBOX_IMAGE where=$REGISTRY_ADDR/${BUSYBOX_IMAGE#*/} ;;
+    esac
+    skopeo inspect --raw --tls-verify=false --authfile "$PRIVATE_REGISTRY_AUTHFILE" "docker://${where:-$ref}" >"$work/$name.manifest"
     printf '%s\t%s\t%s\n' "$name" "$ref" "$work/$name.manifest"
   done
 } | python3 -c '

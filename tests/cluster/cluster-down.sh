@@ -15,7 +15,7 @@ source "$here/lib/daemon.sh"
 lock_cluster
 [[ -f $CLUSTER_DIR/.prewarm-cluster ]] || exit 0 # taken down while we waited for the lock
 
-ctr_() { ctr --address "$CLUSTER_DIR/containerd.sock" --namespace k8s.io "$@"; }
+ctr_() { "$CLUSTER_DIR/bin/ctr" --address "$CLUSTER_DIR/containerd.sock" --namespace k8s.io "$@"; }
 
 # The kubelet's pods outlive the kubelet and containerd (their shims are separate processes),
 # so remove them through containerd first: kill each task, delete it with its container, and

@@ -18,12 +18,20 @@ source "$here/lib/registry.sh"
 [[ $(id -u) == 0 ]] || die "must run as root (loop mount, containerd, kubelet)"
 lock_cluster
 started=$SECONDS
+# One cluster at a time: a cluster of another release is taken down first, on purpose.
+running_version=$(cat "$CLUSTER_DIR/k8s-version" 2>/dev/null || true)
+if [[ -n $running_version && $running_version != "$K8S_VERSION" ]] && daemon_pid kube-apiserver >/dev/null; then
+  die "the cluster runs Kubernetes $running_version, not K8S_VERSION=$K8S_VERSION: run make cluster-down first"
+fi
 "$here/install-deps.sh"
 "$here/build-binaries.sh"
 # The project's virtual environment (its Python has the kubernetes client): for kwok-images.py.
 venv=$("$(dirname "$here")/tools/venv.sh")
 mkdir -p "$CLUSTER_DIR" "$CLUSTER_DIR/kubeconfigs"
 touch "$CLUSTER_DIR/.prewarm-cluster"
+echo "$K8S_VERSION" >"$CLUSTER_DIR/k8s-version"
+# The tests reach the node's runtime (ctr, crictl) through this link, whatever the release.
+ln -sfn "$BIN_DIR" "$CLUSTER_DIR/bin"
 
 # --- registries and test images -------------------------------------------------------------
 start_registries
@@ -89,6 +97,11 @@ start_daemon kube-apiserver "$BIN_DIR/kube-apiserver" \
 wait_until 90 "the API server" curl -fsS --cacert "$pki/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz"
 
 # The API QPS limits are raised so DaemonSets over 1,000+ kwok nodes roll out quickly.
+# --node-monitor-grace-period: on 2 busy cores kwok was seen to fall a minute behind renewing
+# 1,000 node leases; past the default 50 s the node lifecycle controller marks those nodes
+# Unknown and their pods not Ready, and kwok never reports a pod Ready again.
+controller_manager_flags=(--node-monitor-grace-period=180s)
+restart_if_changed kube-controller-manager "${controller_manager_flags[*]}"
 start_daemon kube-controller-manager "$BIN_DIR/kube-controller-manager" \
   --kubeconfig="$CLUSTER_DIR/kubeconfigs/controller-manager" \
   --authentication-kubeconfig="$CLUSTER_DIR/kubeconfigs/controller-manager" \
@@ -96,7 +109,7 @@ start_daemon kube-controller-manager "$BIN_DIR/kube-controller-manager" \
   --bind-address=127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
   --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
   --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
-  --kube-api-qps=200 --kube-api-burst=400
+  --kube-api-qps=200 --kube-api-burst=400 "${controller_manager_flags[@]}"
 start_daemon kube-scheduler "$BIN_DIR/kube-scheduler" \
   --kubeconfig="$CLUSTER_DIR/kubeconfigs/scheduler" \
   --authentication-kubeconfig="$CLUSTER_DIR/kubeconfigs/scheduler" \
@@ -132,30 +145,41 @@ cat >"$CLUSTER_DIR/cni/net.d/10-prewarm.conflist" <<EOC
 EOC
 # The registries speak plain HTTP on loopback; containerd is told so per host (hosts.toml).
 write_containerd_hosts "$CLUSTER_DIR/containerd-hosts"
-# sandbox_image: no public registry is reachable, so the pod sandbox runs our agent image
-# (it blocks until SIGTERM and reaps children, which is all a "pause" container does).
+# The sandbox image is containerd's default (registry.k8s.io/pause at the tag kubelets of this
+# release use), served like the preloader's default helper images by the local registry
+# through the mirrors above: no public registry is reachable from here.
 # restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, so no process may lower its OOM
 # score below 0; the kubelet asks for -998 for sandboxes, which runc then fails to set. This
 # caps container scores at containerd's own (0) instead.
+# containerd finds its shim next to itself; runc is named, as it is not on PATH.
 cat >"$CLUSTER_DIR/containerd.toml" <<EOC
-version = 2
+version = 3
 root = "$imagefs"
 state = "$CLUSTER_DIR/containerd-state"
 [grpc]
   address = "$CLUSTER_DIR/containerd.sock"
-[plugins."io.containerd.internal.v1.opt"]
+[plugins.'io.containerd.internal.v1.opt']
   path = "$CLUSTER_DIR/containerd-opt"
-[plugins."io.containerd.grpc.v1.cri"]
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  sandbox = "$PAUSE_IMAGE"
+[plugins.'io.containerd.cri.v1.images'.registry]
+  config_path = "$CLUSTER_DIR/containerd-hosts"
+[plugins.'io.containerd.cri.v1.runtime']
   restrict_oom_score_adj = true
-  sandbox_image = "$agent_image"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$CLUSTER_DIR/cni/net.d"
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "$CLUSTER_DIR/containerd-hosts"
+[plugins.'io.containerd.cri.v1.runtime'.cni]
+  bin_dirs = ["/usr/lib/cni"]
+  conf_dir = "$CLUSTER_DIR/cni/net.d"
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+  BinaryName = "$BIN_DIR/runc"
 EOC
-start_daemon containerd containerd --config "$CLUSTER_DIR/containerd.toml"
-wait_until 30 containerd ctr --address "$CLUSTER_DIR/containerd.sock" version
+restart_if_changed containerd "$( { sha256sum <"$CLUSTER_DIR/containerd.toml"; cat "$BIN_DIR/.stamp"; } | sha256sum)"
+PATH=$BIN_DIR:$PATH start_daemon containerd "$BIN_DIR/containerd" --config "$CLUSTER_DIR/containerd.toml"
+wait_until 30 containerd "$BIN_DIR/ctr" --address "$CLUSTER_DIR/containerd.sock" version
+# crictl talks to the node's runtime as the kubelet does (CRI): `crictl --config $CLUSTER_DIR/crictl.yaml`.
+printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' \
+  "$CLUSTER_DIR/containerd.sock" "$CLUSTER_DIR/containerd.sock" >"$CLUSTER_DIR/crictl.yaml"
 
 if ! ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
   ip link add "$NODE_BRIDGE" type bridge

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Install the Debian packages the cluster needs, only those that are missing (one apt-get
-# update at most). The Kubernetes binaries themselves come from build-binaries.sh.
+# update at most). The Kubernetes binaries and the real node's runtime (containerd, runc,
+# crictl) come from build-binaries.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/cluster/lib/env.sh
 source "$here/lib/env.sh"
 
 packages=(
-  containerd runc containernetworking-plugins # the real node's runtime and pod network
+  containernetworking-plugins                 # the real node's pod network
+  libseccomp-dev pkg-config                   # runc's seccomp support (built from its Go module)
   docker-registry umoci skopeo                # local registries, image building and pushing
   apache2-utils                               # htpasswd (bcrypt) for the private registry
   gcc libc6-dev                               # static binaries for the test images
+  busybox-static                              # the stand-in of the public busybox image
   openssl curl python3 e2fsprogs iproute2 util-linux mount
 )
 missing=()

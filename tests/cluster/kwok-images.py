@@ -3,7 +3,8 @@
 kwok simulates nodes and pods but pulls nothing, so its nodes report no status.images. This
 daemon lists on each node labelled type=kwok the images that its pods' containers "pulled":
 when kwok reports a container running, or terminated with exit code 0, the container's image
-is added to its node's status.images, as the kubelet would list it:
+is added to its node's status.images, as the kubelet would list it, and so are the pod's image
+volumes once one of its containers runs (the kubelet pulls them before it starts any):
 
 - names: `<repo>@<digest>` and, for an image named by tag, `<repo>:<tag>` (repo normalised as
   the kubelet does: `busybox` is `docker.io/library/busybox`); a `repo:tag@digest` reference
@@ -462,6 +463,17 @@ class NodeImages:
                     self.queued.add(key)
                     self.pending.setdefault(node, []).append(
                         Item(uid, st["name"], image, container.get("imagePullPolicy") or "IfNotPresent", now))
+                    added = True
+            # Image volumes are pulled before any container starts: once one runs, each is there.
+            if any("running" in (st.get("state") or {}) for st in status.get("containerStatuses") or []):
+                for volume in spec.get("volumes") or []:
+                    source = volume.get("image") or {}
+                    key, name = (uid, "volume:" + volume.get("name", "")), "volume:" + volume.get("name", "")
+                    if not source.get("reference") or name in self.recorded.get(uid, ()) or key in self.queued:
+                        continue
+                    self.queued.add(key)
+                    self.pending.setdefault(node, []).append(
+                        Item(uid, name, source["reference"], source.get("pullPolicy") or "IfNotPresent", now))
                     added = True
             if added:
                 self._schedule(node)

@@ -18,9 +18,11 @@ def by_digest(image):
     return "%s@%s" % (image["ref"].rsplit(":", 1)[0], image["digest"])
 
 
-def _ctr(cluster_dir, *args):
-    cmd = ["ctr", "--address", os.path.join(cluster_dir, "containerd.sock"), "--namespace", CONTAINERD_NAMESPACE] + list(args)
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120).stdout
+def _ctr(cluster_dir, *args, **kwargs):
+    """Run the real node's own `ctr` (the cluster's bin dir: its runtime is built with the cluster)."""
+    cmd = [os.path.join(cluster_dir, "bin", "ctr"), "--address", os.path.join(cluster_dir, "containerd.sock"),
+           "--namespace", CONTAINERD_NAMESPACE] + list(args)
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=kwargs.get("timeout", 300)).stdout
 
 
 def node_image_refs(cluster_dir, digest):

@@ -116,7 +116,9 @@ def test_a_moved_tag_is_stale_then_pulled_again_and_found_by_tag_and_by_digest(
         watch_until(core_v1.list_namespaced_pod, _running, 120, namespace=namespace, field_selector="metadata.name=" + pod)
         events = watch_until(core_v1.list_namespaced_event, lambda _e: any(r == "Pulled" for r, _m in kubelet_pull_events(
             core_v1, namespace, pod)), 60, namespace=namespace) and kubelet_pull_events(core_v1, namespace, pod)
-        assert ("Pulled", 'Container image "%s" already present on machine' % user_ref) in events, events
+        # 1.37's kubelet adds "and can be accessed by the pod" (it checks the pod may use the image).
+        assert any(r == "Pulled" and m.startswith('Container image "%s" already present on machine' % user_ref)
+                   for r, m in events), events
         assert not any(reason == "Pulling" for reason, _message in events), events
         status = core_v1.read_namespaced_pod(pod, namespace).status.container_statuses[0]
         assert status.image_id.endswith("@" + new), status.image_id

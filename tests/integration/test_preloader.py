@@ -211,29 +211,54 @@ def test_bad_input_fails_before_any_write(apps_v1, namespace, preload, cpu_pool,
         assert [ds.metadata.name for ds in apps_v1.list_namespaced_daemon_set(namespace).items] == [NAME], bad_args
 
 
-def test_real_node_pulls_small_noshell_by_digest_and_large_images(core_v1, apps_v1, cluster_dir, namespace, preload, real_node,
-                                                                  test_images, watch_until):
+def _node_lists(node, digest):
+    return any(any(name.endswith("@" + digest) for name in image.names or []) for image in node.status.images or [])
+
+
+# The three pod layouts: init containers with our agent, init containers with the default busybox copier (nothing to
+# build), and one pause container mounting every image as an image volume (containerd 2.x, kubelet 1.35+).
+LAYOUTS = {
+    "init-agent": {"mode": "init"},
+    "init-busybox": {"mode": "init", "agent_image": None},
+    "volume": {"mode": "volume", "agent_image": None},
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_real_node_pulls_small_noshell_by_digest_and_large_images(core_v1, cluster_dir, namespace, preload, real_node,
+                                                                  test_images, watch_until, layout):
     # Restricted too: the real kubelet runs the pods as non-root with read-only root filesystems.
     core_v1.patch_namespace(namespace, {"metadata": {"labels": RESTRICTED}})
     wanted = [test_images["small"], test_images["noshell"], test_images["large"]]
     remove_from_real_node(cluster_dir, wanted)
     refs = [test_images["small"]["ref"], by_digest(test_images["noshell"]), test_images["large"]["ref"]]
     # Tolerate every taint: the real node may carry marks of tests running alongside, and this is about pulling.
-    result = preload(images=refs, node_selector={"kubernetes.io/hostname": real_node}, tolerations=[{"operator": "Exists"}])
+    result = preload(images=refs, node_selector={"kubernetes.io/hostname": real_node}, tolerations=[{"operator": "Exists"}],
+                     **LAYOUTS[layout])
     assert not result.get("failed"), result["msg"]
+    assert result["mode"] == LAYOUTS[layout]["mode"], result
 
     pod = watch_until(core_v1.list_namespaced_pod, lambda p: any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []),
                       300, namespace=namespace, label_selector="prewarm.k8s/preloader=" + NAME)
     assert pod.spec.node_name == real_node
-    statuses = {s.name: s for s in pod.status.init_container_statuses}
-    for index, image in enumerate(wanted):
-        pulled = statuses["pull-%d" % index]
-        # The pull container ran the agent copied into the image's container and exited 0: no shell needed (noshell has none).
-        assert pulled.state.terminated.exit_code == 0, pulled
-        assert pulled.image_id.endswith("@" + image["digest"]), pulled.image_id
+    if layout == "volume":
+        # Nothing ran from the pool's images: the pod has no init container, and its one container is the pause image.
+        assert not pod.spec.init_containers
+        assert [c.image for c in pod.spec.containers] == [test_images["pause"]["ref"]]
+        assert [v.image.reference for v in pod.spec.volumes if v.image] == refs
+    else:
+        statuses = {s.name: s for s in pod.status.init_container_statuses}
+        for index, image in enumerate(wanted):
+            pulled = statuses["pull-%d" % index]
+            # The pull container ran the binary copied into the image's container and exited 0: no shell needed
+            # (noshell has none).
+            assert pulled.state.terminated.exit_code == 0, pulled
+            assert pulled.image_id.endswith("@" + image["digest"]), pulled.image_id
     assert not failed_create_events(core_v1, namespace)
 
-    # The kubelet's own word that it fetched each image from the registry.
+    # The kubelet's own word that it fetched each image from the registry, and its image list, by digest.
     watch_until(core_v1.list_namespaced_event,
                 lambda _e: all(really_pulled(kubelet_pull_events(core_v1, namespace, pod.metadata.name), ref) for ref in refs),
                 60, namespace=namespace)
+    watch_until(core_v1.list_node, lambda n: all(_node_lists(n, image["digest"]) for image in wanted), 120,
+                field_selector="metadata.name=" + real_node)

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 import pytest
 from kubernetes import client, watch
 
-from preloader_helpers import kubelet_pull_events, node_image_refs, remove_from_real_node
+from preloader_helpers import _ctr, kubelet_pull_events, node_image_refs, remove_from_real_node
 from run_ansible import ansible_env, run_module
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -136,11 +136,6 @@ def _remove_dropin(kubelet_config_path):
     return False
 
 
-def _ctr(cluster_dir, *args):
-    cmd = ["ctr", "--address", os.path.join(cluster_dir, "containerd.sock"), "--namespace", "k8s.io"] + list(args)
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
-
-
 def _ctr_names(cluster_dir):
     return {line.split()[0] for line in _ctr(cluster_dir, "images", "ls", "-q").splitlines() if line.strip()}
 
@@ -213,8 +208,8 @@ def _inventory(tmp):
     return path
 
 
-def _run_os_upgrade(tmp, namespace, dropin_dir):
-    extra = {"prewarm_namespace": namespace,
+def _run_os_upgrade(tmp, namespace, dropin_dir, mode):
+    extra = {"prewarm_namespace": namespace, "prewarm_preload_mode": mode,
              "node_upgrade_upgrade_tasks": os.path.join(DEMO, "fake_os_upgrade.yml"),
              # Thresholds the kubelet does not run with yet, in a drop-in: the role really restarts the kubelet.
              "kubelet_image_gc_dropin_dir": dropin_dir,
@@ -230,8 +225,10 @@ def _run_os_upgrade(tmp, namespace, dropin_dir):
     return proc.stdout
 
 
-@pytest.fixture(scope="module")
-def window(kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_node, test_images, watch_until):
+# Both preloader layouts keep the promise: image volumes under one pause container, and init containers (the default
+# busybox copier). Neither needs an image of ours.
+@pytest.fixture(scope="module", params=["volume", "init"])
+def window(request, kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_node, test_images, watch_until):
     """A cold start of the user pod (images removed with ctr), then the real os_upgrade window on the real node.
 
     Yields what the tests need; afterwards the node is unmarked, the preloader's namespace deleted and the kubelet
@@ -255,11 +252,12 @@ def window(kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_node, tes
         _wait_gone(core_v1.list_namespaced_pod, 120, namespace=users)
 
         started = time.monotonic()
-        output = _run_os_upgrade(tmp, preloaders, _dropin_dir(kubelet_config_path))
+        output = _run_os_upgrade(tmp, preloaders, _dropin_dir(kubelet_config_path), request.param)
         summary = "\n".join(line for line in output.splitlines() if " | pool " in line)
-        _print("os_upgrade of %s took %.1fs; its summary:\n%s" % (real_node, time.monotonic() - started, summary))
+        _print("os_upgrade of %s (preloader mode %s) took %.1fs; its summary:\n%s"
+               % (real_node, request.param, time.monotonic() - started, summary))
         yield {"refs": refs, "users": users, "preloaders": preloaders, "cold": (cold, cold_watched, cold_api, cold_events),
-               "tmp": tmp}
+               "tmp": tmp, "mode": request.param}
     finally:
         _unmark(kubeconfig, core_v1, real_node)
         _delete_namespace(core_v1, users)
@@ -314,6 +312,8 @@ def test_no_shell_and_by_digest_images_are_present_and_warm_status_reports_their
                                         "nodes": [real_node]})
     assert not status.get("failed"), status["msg"]
     assert status["all_warm"] and status["warm"] == [real_node]
+    # The layout the window ran: os_upgrade was given the mode, and the DaemonSet is read back in it.
+    assert status["mode"] == window["mode"], status
     reported = {i["image"]: (i["state"], i["digest"]) for i in status["nodes"][real_node]["images"]}
     assert reported == {ref: ("present", test_images[n]["digest"]) for ref, n in zip(window["refs"], ("small", "noshell", "large"))}
 

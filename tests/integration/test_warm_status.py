@@ -50,15 +50,17 @@ def _on_real_node(real_node, **extra):
     return dict({"node_selector": {"kubernetes.io/hostname": real_node}, "tolerations": [{"operator": "Exists"}]}, **extra)
 
 
+@pytest.mark.parametrize("mode", ["init", "volume"])
 def test_wait_follows_the_real_pulls_until_warm_and_reports_the_real_digests(core_v1, cluster_dir, namespace, preload, warm_status,
-                                                                             real_node, real_node_gate, test_images, watch_until):
+                                                                             real_node, real_node_gate, test_images, watch_until,
+                                                                             mode):
     wanted = [test_images["small"], test_images["noshell"], test_images["large"]]
     refs = [test_images["small"]["ref"], by_digest(test_images["noshell"]), test_images["large"]["ref"]]
     remove_from_real_node(cluster_dir, wanted)
     # Gated: the DaemonSet exists but has no pod yet, so warm_status starts while the node is certainly cold.
     selector = _on_real_node(real_node)
     selector["node_selector"][GATE_LABEL] = namespace
-    preload(refs, **selector)
+    preload(refs, mode=mode, **selector)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         waiting = pool.submit(warm_status, nodes=[real_node], wait=True, timeout=300)
@@ -83,15 +85,29 @@ def test_wait_follows_the_real_pulls_until_warm_and_reports_the_real_digests(cor
           % (real_node, seconds, test_images["large"]["size"] // 10 ** 6, large_pulled[0]))
 
 
-def test_missing_image_reports_the_kubelets_pull_failure(core_v1, namespace, preload, warm_status, real_node, test_images, watch_until):
+def _node_lists(node, digest):
+    return any(any(name.endswith("@" + digest) for name in image.names or []) for image in node.status.images or [])
+
+
+@pytest.mark.parametrize("mode", ["init", "volume"])
+def test_missing_image_reports_the_kubelets_pull_failure(core_v1, namespace, preload, warm_status, real_node, test_images, watch_until,
+                                                         mode):
     small, missing = test_images["small"]["ref"], test_images["missing"]["ref"]
     # resolve_tags false: the pull must fail on the node (resolving would refuse the missing tag before any write).
-    preload([small, missing], resolve_tags=False, **_on_real_node(real_node))
+    preload([small, missing], resolve_tags=False, mode=mode, **_on_real_node(real_node))
+
+    # init: the second pull container waits with the pull failure; volume: the kubelet reports the failed image volume
+    # on the one container that mounts it.
+    failing = {"init": ("init_container_statuses", "pull-1"), "volume": ("container_statuses", "hold")}[mode]
 
     def pull_failing(pod):
-        return any(s.name == "pull-1" and s.state.waiting and s.state.waiting.reason in PULL_FAILURES
-                   for s in pod.status.init_container_statuses or [])
+        return any(s.name == failing[1] and s.state.waiting and s.state.waiting.reason in PULL_FAILURES
+                   for s in getattr(pod.status, failing[0]) or [])
     pod = watch_until(core_v1.list_namespaced_pod, pull_failing, 180, namespace=namespace, label_selector="prewarm.k8s/preloader=" + NAME)
+    if mode == "volume":
+        # No container ran, so the pod says nothing of the image that was pulled: the node's own list does, once it lists it.
+        watch_until(core_v1.list_node, lambda n: _node_lists(n, test_images["small"]["digest"]), 120,
+                    field_selector="metadata.name=" + real_node)
 
     result = warm_status(nodes=[real_node], resolve_tags=False)
     assert not result.get("failed"), result["msg"]

@@ -7,8 +7,9 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=$1; shift
-kubectl=${PREWARM_CACHE:-$HOME/.cache/prewarm-k8s}/bin/kubectl
-kubeconfig=${PREWARM_CLUSTER_DIR:-/var/lib/prewarm-k8s-cluster}/kubeconfig
+cluster_dir=${PREWARM_CLUSTER_DIR:-/var/lib/prewarm-k8s-cluster}
+kubectl=$cluster_dir/bin/kubectl
+kubeconfig=$cluster_dir/kubeconfig
 
 was_up=false
 if [ -x "$kubectl" ] && [ -f "$kubeconfig" ] && "$kubectl" --kubeconfig "$kubeconfig" --request-timeout=5s get --raw /readyz >/dev/null 2>&1; then

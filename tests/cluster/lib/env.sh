@@ -5,7 +5,16 @@ PREWARM_CACHE=${PREWARM_CACHE:-$HOME/.cache/prewarm-k8s}
 PREWARM_CLUSTER_DIR=${PREWARM_CLUSTER_DIR:-/var/lib/prewarm-k8s-cluster}
 export PREWARM_CACHE PREWARM_CLUSTER_DIR
 
-BIN_DIR=$PREWARM_CACHE/bin
+# The Kubernetes release the cluster runs: one of the pinned gomod/k8s-<version> modules. The
+# default is the newest supported minor; the oldest supported one is a separate timed target.
+K8S_VERSION=${K8S_VERSION:-1.37.2}
+K8S_VERSION=${K8S_VERSION#v}
+export K8S_VERSION
+BIN_DIR=$PREWARM_CACHE/bin/$K8S_VERSION
+# The public names of the preloader's default helper images (the collection's constants.py),
+# which the real node's containerd pulls from the local registry through registry mirrors.
+PAUSE_IMAGE=registry.k8s.io/pause:3.10.2
+BUSYBOX_IMAGE=docker.io/library/busybox:1.37.0-musl
 CLUSTER_DIR=$PREWARM_CLUSTER_DIR
 # The registry's storage outlives cluster-down, so the test images are built once per machine.
 REGISTRY_DIR=$PREWARM_CACHE/registry

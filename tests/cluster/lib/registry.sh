@@ -81,13 +81,24 @@ start_registries() {
 
 # containerd is told per registry host that it speaks plain HTTP (hosts.toml). It needs no
 # credentials: the kubelet passes those of a pod's imagePullSecrets with each pull.
+# registry.k8s.io and docker.io are mirrored to the open registry, which holds local stand-ins
+# of the public helper images under the same repository names (build-images.sh); the public
+# hosts themselves are unreachable from here.
 write_containerd_hosts() { # DIR
-  local addr
+  local addr upstream
   for addr in "$REGISTRY_ADDR" "$PRIVATE_REGISTRY_ADDR"; do
     mkdir -p "$1/$addr"
     cat >"$1/$addr/hosts.toml" <<EOC
 server = "http://$addr"
 [host."http://$addr"]
+  capabilities = ["pull", "resolve"]
+EOC
+  done
+  for upstream in registry.k8s.io=https://registry.k8s.io docker.io=https://registry-1.docker.io; do
+    mkdir -p "$1/${upstream%%=*}"
+    cat >"$1/${upstream%%=*}/hosts.toml" <<EOC
+server = "${upstream#*=}"
+[host."http://$REGISTRY_ADDR"]
   capabilities = ["pull", "resolve"]
 EOC
   done

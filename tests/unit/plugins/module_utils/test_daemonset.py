@@ -17,6 +17,8 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
     AGENT_INSTALLED_PATH,
     AGENT_MOUNT_PATH,
     AGENT_VOLUME,
+    DEFAULT_COPIER_IMAGE,
+    DEFAULT_PAUSE_IMAGE,
     HOLD_CONTAINER,
     IMAGES_ANNOTATION,
     MAINTENANCE_KEY,
@@ -39,7 +41,7 @@ AGENT = "registry.example.com/prewarm/agent:0.1.0"
 DIGEST_REF = "gcr.io/distroless/static@sha256:" + "b" * 64
 
 
-def render(digests=None, **overrides):
+def render(digests=None, mode="init", **overrides):
     params = dict(
         name="preload-web", namespace="prewarm-system", pool="web", images=["nginx:1.27", DIGEST_REF],
         agent_image=AGENT, node_selector={"node.kubernetes.io/pool": "web"}, scope="pool", tolerations=[],
@@ -47,7 +49,7 @@ def render(digests=None, **overrides):
         priority_class_name=None, labels={}, max_unavailable=None,
     )
     params.update(overrides)
-    return render_daemonset(build_preloader_spec(params), digests)
+    return render_daemonset(build_preloader_spec(params), mode, digests)
 
 
 def pod_spec(manifest):
@@ -55,7 +57,7 @@ def pod_spec(manifest):
 
 
 def all_containers(manifest):
-    return pod_spec(manifest)["initContainers"] + pod_spec(manifest)["containers"]
+    return pod_spec(manifest).get("initContainers", []) + pod_spec(manifest)["containers"]
 
 
 def restricted_violations(pod):
@@ -67,14 +69,14 @@ def restricted_violations(pod):
             problems.append(flag)
     for volume in pod.get("volumes", []):
         kinds = set(volume) - {"name"}
-        if not kinds <= {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+        if not kinds <= {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim",
                          "projected", "secret"}:
             problems.append("volume type %s" % kinds)
     if context.get("seccompProfile", {}).get("type") not in ("RuntimeDefault", "Localhost"):
         problems.append("pod seccompProfile")
-    if context.get("runAsUser") == 0:
-        problems.append("pod runAsUser 0")
-    for container in pod["initContainers"] + pod["containers"]:
+    if not isinstance(context.get("runAsUser"), int) or context.get("runAsUser") == 0:
+        problems.append("pod runAsUser not a numeric non-root uid")
+    for container in pod.get("initContainers", []) + pod["containers"]:
         sc = container.get("securityContext", {})
         name = container["name"]
         if sc.get("privileged"):
@@ -94,17 +96,22 @@ def restricted_violations(pod):
     return problems
 
 
-def test_pod_passes_the_restricted_pod_security_standard():
-    assert restricted_violations(pod_spec(render())) == []
+LAYOUTS = [dict(mode="init"), dict(mode="volume"), dict(mode="init", agent_image=None), dict(mode="volume", agent_image=None)]
 
 
-def test_secure_defaults_on_pod_and_every_container():
-    pod = pod_spec(render())
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_pod_passes_the_restricted_pod_security_standard(layout):
+    assert restricted_violations(pod_spec(render(**layout))) == []
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_secure_defaults_on_pod_and_every_container(layout):
+    pod = pod_spec(render(**layout))
     assert pod["automountServiceAccountToken"] is False
     assert pod["enableServiceLinks"] is False
     assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                                       "seccompProfile": {"type": "RuntimeDefault"}}
-    for container in all_containers(render()):
+    for container in all_containers(render(**layout)):
         assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                                 "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
         assert container["resources"] == {"requests": {"cpu": "10m", "memory": "16Mi"},
@@ -211,9 +218,11 @@ def server_view(manifest, resource_version="1000", generation=1):
     spec["updateStrategy"]["rollingUpdate"]["maxSurge"] = 0
     pod = spec["template"]["spec"]
     pod.update({"restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler"})
-    for container in pod["initContainers"] + pod["containers"]:
+    for container in pod.get("initContainers", []) + pod["containers"]:
         container.update({"terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"})
-    pod["volumes"][0]["emptyDir"]["medium"] = ""
+    for volume in pod["volumes"]:
+        if "emptyDir" in volume:
+            volume["emptyDir"]["medium"] = ""
     live["status"] = {"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberReady": 2}
     return live
 
@@ -319,3 +328,84 @@ def test_pull_policy_follows_the_tags_unless_the_user_chose_one(policy, resolve,
     assert [c["imagePullPolicy"] for c in pod["initContainers"][1:]] == expected
     # The agent's own containers are pulled only when missing, whatever the pool's policy.
     assert pod["initContainers"][0]["imagePullPolicy"] == "IfNotPresent"
+
+
+def test_without_agent_image_busybox_is_copied_and_run_as_true_and_hold_is_the_pause_image():
+    pod = pod_spec(render(agent_image=None, images=["b:1", DIGEST_REF]))
+    install = pod["initContainers"][0]
+    assert (install["name"], install["image"]) == (AGENT_INIT_CONTAINER, DEFAULT_COPIER_IMAGE)
+    assert install["command"] == ["/bin/busybox", "cp", "/bin/busybox", AGENT_MOUNT_PATH + "/true"]
+    assert install["volumeMounts"] == [{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT_PATH, "readOnly": False}]
+    assert install["imagePullPolicy"] == "IfNotPresent"
+    for pull in pod["initContainers"][1:]:
+        # busybox picks its applet from argv[0]: `true` exits 0 in any image, with or without a libc.
+        assert pull["command"] == [AGENT_MOUNT_PATH + "/true"]
+        assert pull["volumeMounts"] == [{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT_PATH, "readOnly": True}]
+    (hold,) = pod["containers"]
+    assert (hold["name"], hold["image"], hold["command"], hold["imagePullPolicy"]) == (
+        HOLD_CONTAINER, DEFAULT_PAUSE_IMAGE, ["/pause"], "IfNotPresent")
+    assert "volumeMounts" not in hold
+
+
+def test_own_helper_images_replace_the_defaults():
+    pod = pod_spec(render(agent_image=None, pause_image="mirror.example/pause:3.10.2", copier_image="mirror.example/busybox:1"))
+    assert pod["initContainers"][0]["image"] == "mirror.example/busybox:1"
+    assert pod["containers"][0]["image"] == "mirror.example/pause:3.10.2"
+
+
+@pytest.mark.parametrize("agent, hold_image, command", [
+    (AGENT, AGENT, [AGENT_BINARY, "pause"]),
+    (None, DEFAULT_PAUSE_IMAGE, ["/pause"]),
+])
+def test_volume_mode_mounts_one_image_volume_per_image_in_the_hold_container_and_runs_nothing_from_them(agent, hold_image, command):
+    pod = pod_spec(render(mode="volume", agent_image=agent, images=["b:1", "a:1", DIGEST_REF]))
+    assert "initContainers" not in pod
+    assert pod["volumes"] == [
+        {"name": "image-0", "image": {"reference": "b:1", "pullPolicy": "IfNotPresent"}},
+        {"name": "image-1", "image": {"reference": "a:1", "pullPolicy": "IfNotPresent"}},
+        {"name": "image-2", "image": {"reference": DIGEST_REF, "pullPolicy": "IfNotPresent"}},
+    ]
+    (hold,) = pod["containers"]
+    assert (hold["name"], hold["image"], hold["command"]) == (HOLD_CONTAINER, hold_image, command)
+    assert hold["imagePullPolicy"] == "IfNotPresent"
+    assert hold["volumeMounts"] == [{"name": "image-%d" % i, "mountPath": "/prewarm/images/%d" % i, "readOnly": True}
+                                    for i in range(3)]
+
+
+@pytest.mark.parametrize("policy, resolve, expected", [
+    (None, True, ["Always", "IfNotPresent", "IfNotPresent"]),
+    (None, False, ["IfNotPresent", "IfNotPresent", "IfNotPresent"]),
+    ("Always", True, ["Always"] * 3),
+    ("Never", False, ["Never"] * 3),
+])
+def test_volume_mode_pull_policy_is_mapped_as_in_init_mode(policy, resolve, expected):
+    tag_and_digest = "nginx:1.27@sha256:" + "e" * 64
+    images = ["nginx:1.27", DIGEST_REF, tag_and_digest]
+    volume = pod_spec(render(mode="volume", images=images, image_pull_policy=policy, resolve_tags=resolve))
+    init = pod_spec(render(mode="init", images=images, image_pull_policy=policy, resolve_tags=resolve))
+    assert [v["image"]["pullPolicy"] for v in volume["volumes"]] == expected
+    assert [c["imagePullPolicy"] for c in init["initContainers"][1:]] == expected
+    assert volume["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+
+
+def test_volume_mode_annotation_maps_volumes_to_references_and_digests():
+    manifest = render(mode="volume", images=["nginx:1.27", DIGEST_REF], digests={"nginx:1.27": RESOLVED})
+    expected = [{"volume": "image-0", "image": "nginx:1.27", "digest": RESOLVED},
+                {"volume": "image-1", "image": DIGEST_REF, "digest": "sha256:" + "b" * 64}]
+    for annotations in (manifest["metadata"]["annotations"], manifest["spec"]["template"]["metadata"]["annotations"]):
+        assert json.loads(annotations[IMAGES_ANNOTATION]) == expected
+    assert [v["name"] for v in pod_spec(manifest)["volumes"]] == [entry["volume"] for entry in expected]
+
+
+def test_a_mode_change_changes_the_pod_template():
+    init, volume = server_view(render(mode="init")), server_view(render(mode="volume"))
+    changed, diff = change_between(init, volume)
+    assert changed
+    assert "initContainers" in diff["before"]["spec"]["template"]["spec"]
+    assert "initContainers" not in diff["after"]["spec"]["template"]["spec"]
+
+
+def test_auto_is_decided_before_rendering():
+    with pytest.raises(ValueError) as err:
+        render(mode="auto")
+    assert "mode must be init or volume, not 'auto'" in str(err.value)

@@ -13,10 +13,18 @@ import json
 import pytest
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.image_fs import image_sizes, missing_images
-from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import ALL, NODE_FIELDS, NODE_FIELDS_WITH_IMAGES, POD_FIELDS, keep
+from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import (
+    ALL,
+    NODE_FIELDS,
+    NODE_FIELDS_WITH_IMAGES,
+    NODE_INFO_FIELDS,
+    POD_FIELDS,
+    keep,
+)
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import narrow_images, repositories
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import release_request
+from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_mode import choose_mode, pool_nodes
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import why_not_scheduled
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
 from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import LIST_LAG_SECONDS, evaluate, pick_pod, pod_node_name, with_wanted_digests
@@ -294,3 +302,64 @@ def test_the_image_checks_are_the_same_on_nodes_kept_with_their_images():
     assert image_sizes(refs, kept)["registry.example/team-3/image:3"] == 10 ** 9 + 3
     assert [missing_images(node, refs) for node in kept] == [missing_images(node, refs) for node in nodes]
     assert _size(kept[0]) < _size(nodes[0])
+
+
+VOLUME_IMAGES = [{"volume": "image-%d" % i, "image": entry["image"], "digest": entry["digest"]} for i, entry in enumerate(IMAGES)]
+
+
+def whole_volume_pod(hold_state, image_refs=False, name="preload-gpu-v"):
+    """A volume-mode preloader pod as served; image_refs: its status reports the mounted digests."""
+    pod = whole_pod(name=name, phase="Running" if "running" in hold_state else "Pending")
+    spec, status = pod["spec"], pod["status"]
+    del spec["initContainers"], status["initContainerStatuses"]
+    mounts = [{"name": entry["volume"], "mountPath": "/prewarm/images/%d" % i, "readOnly": True} for i, entry in enumerate(VOLUME_IMAGES)]
+    spec["containers"][0]["volumeMounts"] = mounts
+    spec["volumes"] = [{"name": entry["volume"], "image": {"reference": entry["image"], "pullPolicy": "IfNotPresent"}}
+                       for entry in VOLUME_IMAGES] + spec["volumes"][1:]
+    hold = _container_status("hold", hold_state, spec["containers"][0]["image"])
+    hold["volumeMounts"] = [dict(mount, recursiveReadOnly="Disabled") for mount in mounts]
+    if image_refs:
+        for mount, entry in zip(hold["volumeMounts"], VOLUME_IMAGES):
+            mount["volumeStatus"] = {"image": {"imageRef": _image_id(entry["image"])}}
+    status["containerStatuses"] = [hold]
+    status["conditions"][1]["status"] = "True" if "running" in hold_state else "False"
+    pod["metadata"]["annotations"] = {"prewarm.k8s/images": json.dumps(VOLUME_IMAGES)}
+    return pod
+
+
+VOLUME_PODS_SEEN = [
+    whole_volume_pod({"running": {"startedAt": NOW}}),
+    whole_volume_pod({"running": {"startedAt": NOW}}, image_refs=True),
+    whole_volume_pod({"waiting": {"reason": "ContainerCreating"}}),
+    whole_volume_pod({"waiting": {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "registry.example/ml/base:1"'}}),
+    whole_volume_pod({"waiting": {"reason": "ErrImagePull", "message": "rpc error: no space left on device"}}),
+]
+
+
+@pytest.mark.parametrize("node", NODES_SEEN)
+@pytest.mark.parametrize("pod", VOLUME_PODS_SEEN)
+@pytest.mark.parametrize("images", [VOLUME_IMAGES, IMAGES])
+@pytest.mark.parametrize("now", WHEN)
+def test_warmth_of_volume_pods_is_the_same_on_kept_objects(node, pod, images, now):
+    assert evaluate(kept_node(node), keep(pod, POD_FIELDS), images, now=now) == evaluate(node, pod, images, now=now)
+
+
+def test_the_volume_cases_above_cover_every_volume_state():
+    image_states = set()
+    for node in NODES_SEEN:
+        for pod in VOLUME_PODS_SEEN:
+            result = evaluate(kept_node(node), keep(pod, POD_FIELDS), VOLUME_IMAGES, now=WHEN[0])
+            image_states.update(image["state"] for image in result["images"])
+    assert set(["present", "pulling", "failed", "stale", "gone", "unknown"]) <= image_states
+
+
+def test_the_mode_decision_is_the_same_on_nodes_kept_with_their_node_info():
+    nodes = NODES_SEEN + [whole_node("gpu-new")]
+    nodes[-1]["status"]["nodeInfo"].update(kubeletVersion="v1.37.2", containerRuntimeVersion="containerd://2.4.2")
+    tolerations = [{"key": "prewarm.k8s/maintenance", "operator": "Exists"}]
+    kept = [keep(node, NODE_INFO_FIELDS) for node in nodes]
+    version = {"gitVersion": "v1.37.2"}
+    assert choose_mode(version, pool_nodes(kept, {"pool": "gpu"}, tolerations)) == \
+        choose_mode(version, pool_nodes(nodes, {"pool": "gpu"}, tolerations))
+    assert choose_mode(version, pool_nodes(kept[-1:], {"pool": "gpu"}, tolerations))[0] == "volume"
+    assert _size(kept[0]) < _size(nodes[0]) / 10

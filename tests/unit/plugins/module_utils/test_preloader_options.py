@@ -8,7 +8,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.constants import MAINTENANCE_KEY
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import (
+    DEFAULT_COPIER_IMAGE,
+    DEFAULT_PAUSE_IMAGE,
+    MAINTENANCE_KEY,
+)
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_options import (
     DEFAULT_RESOURCES,
@@ -70,8 +74,12 @@ def test_scope_maintenance_contradicted_by_node_selector():
     (dict(images=["nginx@sha256:1234"]), "images: invalid image reference 'nginx@sha256:1234'"),
     (dict(images=[]), "images: at least one image"),
     (dict(images=["busybox", "docker.io/library/busybox"]), "listed twice"),
-    (dict(agent_image=None), "agent_image: required"),
     (dict(agent_image="Agent"), "agent_image: invalid image reference 'Agent'"),
+    (dict(agent_image=None, pause_image="Pause:1"), "pause_image: invalid image reference 'Pause:1'"),
+    (dict(agent_image=None, copier_image="busybox:"), "copier_image: invalid image reference 'busybox:'"),
+    (dict(pause_image="registry.k8s.io/pause:3.10.2"), "pause_image: not used with agent_image"),
+    (dict(copier_image="busybox:1.37.0-musl"), "copier_image: not used with agent_image"),
+    (dict(mode="volumes"), "mode: 'volumes' must be one of auto, volume, init"),
     (dict(node_selector={"bad key!": "x"}), "node_selector: invalid key 'bad key!'"),
     (dict(node_selector={"pool": "not valid!"}), "node_selector[pool]: invalid value 'not valid!'"),
     (dict(node_selector={"gpu": True}), "must be a string"),
@@ -179,3 +187,19 @@ def test_scope_admitted_adds_the_daemonsets_own_admission_label_to_the_node_sele
 def test_scope_admitted_contradicted_by_node_selector():
     expect_invalid("preload.prewarm.k8s/preload-web='no' contradicts scope=admitted",
                    scope="admitted", node_selector={"preload.prewarm.k8s/preload-web": "no"})
+
+
+def test_without_agent_image_the_public_helper_images_are_the_defaults():
+    spec = build_preloader_spec(params(agent_image=None))
+    assert (spec.agent_image, spec.pause_image, spec.copier_image) == (None, DEFAULT_PAUSE_IMAGE, DEFAULT_COPIER_IMAGE)
+    assert spec.mode == "auto"
+    own = build_preloader_spec(params(agent_image="", pause_image="mirror.example/pause:3.10.2", copier_image="mirror.example/bb:1",
+                                      mode="init"))
+    assert (own.agent_image, own.pause_image, own.copier_image, own.mode) == (
+        None, "mirror.example/pause:3.10.2", "mirror.example/bb:1", "init")
+
+
+def test_the_pool_selector_is_the_users_selector_whatever_the_scope():
+    for scope in ("pool", "maintenance", "admitted"):
+        spec = build_preloader_spec(params(scope=scope, node_selector={"node.kubernetes.io/pool": "web"}))
+        assert spec.pool_selector == {"node.kubernetes.io/pool": "web"}

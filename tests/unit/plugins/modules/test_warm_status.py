@@ -6,14 +6,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 import pytest
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import LISTED_COUNT
 from ansible_collections.prewarm.k8s.plugins.modules import warm_status
+from ansible_collections.prewarm.k8s.tests.unit.plugins.modules.node_lister import Lister
 
 DIGEST = "sha256:" + "c" * 64
 
@@ -70,18 +69,6 @@ def test_without_resolving_the_recorded_digests_are_wanted():
               {"container": "pull-1", "image": "127.0.0.1:5000/big:1", "digest": None}]
     daemonset = {"metadata": {"name": "preload-web"}, "spec": {"template": {"spec": {}}}}
     assert warm_status.wanted_digests(None, params(resolve_tags=False), {}, daemonset, images) == {"127.0.0.1:5000/base:1": DIGEST}
-
-
-class Lister(object):
-    """Stands in for LeanCoreApi.list_node: records the selectors, serves one page."""
-
-    def __init__(self, items):
-        self.items = items
-        self.calls = []
-
-    def list_node(self, **kwargs):
-        self.calls.append(kwargs)
-        return type("Page", (), {"data": json.dumps({"items": self.items, "metadata": {"resourceVersion": "5"}})})()
 
 
 def test_the_node_stream_keeps_of_each_image_list_only_the_pools_repositories():
