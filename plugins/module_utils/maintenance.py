@@ -20,6 +20,7 @@ import copy
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import MAINTENANCE_ANNOTATION
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
+from ansible_collections.prewarm.k8s.plugins.module_utils.guarded_patch import guarded_json_patch
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import (
     NOTHING_OWNED,
     parse_record,
@@ -87,9 +88,11 @@ def _check_status(status):
 def plan_node(node, request):
     """Decide what to do with one node.
 
-    Returns {name, action, patch, before, after, record, warnings}: patch is the JSON merge
-    patch to send (None when nothing changes), before/after summarise the node for diff
-    mode, record is the maintenance annotation after the change (None when released).
+    Returns {name, action, patch, operations, before, after, record, warnings}: patch is the
+    change as a JSON merge patch (None when nothing changes), operations the same change as the
+    JSON Patch to send, guarded by what was read of each field it changes (guarded_patch.py);
+    before/after summarise the node for diff mode, record is the maintenance annotation after the
+    change (None when released).
     Raises MarkConflict when marking would have to overwrite another owner's label.
     """
     name = (node.get("metadata") or {}).get("name")
@@ -101,7 +104,7 @@ def plan_node(node, request):
     else:
         after = _released(before, request, warnings)
         action = RELEASED
-    patch = merge_patch(before, after, (node.get("metadata") or {}).get("resourceVersion"))
+    patch = merge_patch(before, after)
     label_keys = {request["label"]["key"]}
     for view in (before, after):
         if view["record"] and view["record"]["owned"]["label"]:
@@ -110,6 +113,7 @@ def plan_node(node, request):
         "name": name,
         "action": action if patch else UNCHANGED,
         "patch": patch,
+        "operations": guarded_json_patch(node, patch) if patch else None,
         "before": _summary(before, label_keys),
         "after": _summary(after, label_keys),
         "record": after["record"],
@@ -117,13 +121,12 @@ def plan_node(node, request):
     }
 
 
-def merge_patch(before, after, resource_version):
+def merge_patch(before, after):
     """The JSON merge patch from view `before` to view `after`, or None if they are equal.
 
-    spec.taints is replaced by the API as a whole list, so the patch carries the node's
-    resourceVersion: the API answers 409 Conflict instead of silently dropping a taint
-    someone else added since we read the node. Labels and annotations carry only the keys
-    that change; null deletes one.
+    spec.taints is replaced as a whole list, so a taint someone else added since we read the
+    node would be lost: the patch is sent as a JSON Patch that tests the list read first
+    (guarded_patch.py). Labels and annotations carry only the keys that change; null deletes one.
     """
     patch = {}
     if after["taints"] != before["taints"]:
@@ -138,10 +141,7 @@ def merge_patch(before, after, resource_version):
         patch.setdefault("metadata", {})["labels"] = labels
     if after["annotation"] != before["annotation"]:
         patch.setdefault("metadata", {})["annotations"] = {MAINTENANCE_ANNOTATION: after["annotation"]}
-    if not patch:
-        return None
-    patch.setdefault("metadata", {})["resourceVersion"] = resource_version
-    return patch
+    return patch or None
 
 
 def _view(node):

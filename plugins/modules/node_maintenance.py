@@ -15,9 +15,10 @@ author: prewarm.k8s maintainers (@prewarm-k8s)
 description:
   - Marks nodes as under maintenance with a taint, a label and an annotation, and optionally
     cordons them; releases them again.
-  - Each node gets one JSON merge patch that sets the taint, the label, the annotation and the
-    cordon at once, guarded by the node's C(resourceVersion). When another writer changed the
-    node in between (HTTP 409 Conflict), the node is read again, the change recomputed and
+  - Each node gets one JSON Patch that sets the taint, the label, the annotation and the cordon
+    at once, each change guarded by a test of the value it was planned from; a write to any other
+    field of the node (the kubelet's status, another label) does not stop it. When another writer
+    changed one of those fields in between (HTTP 422), the node is read again, the change recomputed and
     retried, up to 10 attempts. A request refused with HTTP 500, 502, 503 or 504, or whose
     connection failed, is sent again up to 3 more times after a short random back-off; one refused
     with HTTP 429 (the API server shedding load) up to 9 more times, after the server's

@@ -24,9 +24,10 @@ OUR_KEY = "prewarm.k8s/maintenance"
 # Marks of "someone else": another tool or person, set with the plain API.
 OTHER_KEY = "other.prewarm.test/keep"
 WRITER_KEY = "other.prewarm.test/writer"
+STATUS_WRITER_KEY = "other.prewarm.test/status-writer"
 # A mark of our own with non-default keys.
 CUSTOM_KEY = "upgrade.prewarm.test/kernel"
-TEST_KEYS = (OUR_KEY, OTHER_KEY, WRITER_KEY, CUSTOM_KEY)
+TEST_KEYS = (OUR_KEY, OTHER_KEY, WRITER_KEY, STATUS_WRITER_KEY, CUSTOM_KEY)
 # Who these tests say marks the nodes (the module's `by`), so cleaning up never takes another run's marks.
 BY = "it@prewarm-node-maintenance"
 # The node lifecycle controller adds and removes these (node.kubernetes.io/unschedulable follows
@@ -239,11 +240,15 @@ def _node_versions(core_v1, resource_version, names, done, timeout=30):
     pytest.fail("the watch ended before the nodes went through the expected versions: %s" % versions)
 
 
-def _node_patch_conflicts(api_client):
-    """HTTP 409 answers of the API server to PATCH requests on nodes so far (its /metrics)."""
+def _node_patch_refusals(api_client):
+    """PATCH requests on nodes the API server refused because the node had moved so far (its /metrics).
+
+    422 is a JSON Patch whose `test` failed (the module's guarded patches); 409 a write that
+    named a resourceVersion that was no longer current.
+    """
     response = api_client.call_api("GET", api_client.configuration.host + "/metrics")
     response.read()
-    pattern = re.compile(r'^apiserver_request_total\{(?=.*code="409")(?=.*resource="nodes")(?=.*subresource="")'
+    pattern = re.compile(r'^apiserver_request_total\{(?=.*code="(?:409|422)")(?=.*resource="nodes")(?=.*subresource="")'
                          r'(?=.*verb="PATCH").*\} (\d+)$', re.MULTILINE)
     return sum(int(n) for n in pattern.findall(response.data.decode()))
 
@@ -450,7 +455,7 @@ def test_concurrent_writer_loses_nothing_while_all_kwok_nodes_are_marked_and_rel
     for name in kwok_nodes:
         _set_foreign_marks(core_v1, name, taints=[(OTHER_KEY, "yes", "NoSchedule")], labels={OTHER_KEY: "yes"})
     writer = OtherWriter(kubeconfig, kwok_nodes)
-    conflicts_before = _node_patch_conflicts(api_client)
+    conflicts_before = _node_patch_refusals(api_client)
     writer.start()
     try:
         assert writer.warmed_up.wait(30) and writer.error is None, writer.error
@@ -462,7 +467,7 @@ def test_concurrent_writer_loses_nothing_while_all_kwok_nodes_are_marked_and_rel
             assert all(_marked_by_us(view) for view in _views(core_v1, kwok_nodes).values())
             _ok(_release(kubeconfig, label_selector=kwok_selector))
             assert not any(any(_our_marks(view)) for view in _views(core_v1, kwok_nodes).values())
-            if _node_patch_conflicts(api_client) > conflicts_before:
+            if _node_patch_refusals(api_client) > conflicts_before:
                 break
         writes_during = writer.writes - writes_before
     finally:
@@ -470,11 +475,11 @@ def test_concurrent_writer_loses_nothing_while_all_kwok_nodes_are_marked_and_rel
 
     assert writer.lost == [], "the writer's taint or label was overwritten (node, expected, found)"
     assert writes_during > len(kwok_nodes), "the writer hardly ran while the module did"
-    # The module's merge patches carry the resourceVersion, so the API server refused the stale
-    # ones (HTTP 409) and the module read the node again and retried; every run succeeded.
-    conflicts = _node_patch_conflicts(api_client) - conflicts_before
-    assert conflicts > 0, "no PATCH conflict in %d rounds: the retry path was not exercised" % rounds
-    print("\nconcurrent writer: %d writes during %d mark+release rounds, %d PATCH conflicts retried" % (writes_during, rounds, conflicts))
+    # The module's patches test the taints and labels they were planned from, so the API server
+    # refused the stale ones (HTTP 422) and the module read the node again and retried; every run succeeded.
+    conflicts = _node_patch_refusals(api_client) - conflicts_before
+    assert conflicts > 0, "no PATCH refused in %d rounds: the retry path was not exercised" % rounds
+    print("\nconcurrent writer: %d writes during %d mark+release rounds, %d refused PATCHes retried" % (writes_during, rounds, conflicts))
     nodes = _read_all(core_v1, kwok_nodes)
     for name in kwok_nodes:
         view = _view(nodes[name])
@@ -482,6 +487,58 @@ def test_concurrent_writer_loses_nothing_while_all_kwok_nodes_are_marked_and_rel
         assert (OTHER_KEY, "yes", "NoSchedule") in view["taints"] and view["labels"][OTHER_KEY] == "yes"
         assert not [t for t in view["taints"] if t[0] == OUR_KEY] and OUR_KEY not in view["labels"]
         assert OUR_KEY not in view["annotations"]
+
+
+class StatusWriter(threading.Thread):
+    """Writes what a kubelet and a node controller write, as fast as the API server takes it: a
+    condition in the node's status and a label of its own. Neither is a field the module changes."""
+
+    def __init__(self, kubeconfig, names):
+        super(StatusWriter, self).__init__(daemon=True)
+        self.core = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig))
+        self.names, self.writes, self.error = names, 0, None
+        self.halt = threading.Event()
+
+    def run(self):
+        try:
+            while not self.halt.is_set():
+                for name in self.names:
+                    self.writes += 1
+                    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                    condition = {"type": "PrewarmTestHeartbeat", "status": "True", "reason": "Beat%d" % self.writes,
+                                 "lastHeartbeatTime": now, "lastTransitionTime": now}
+                    self.core.patch_node_status(name, {"status": {"conditions": [condition]}})
+                    self.core.patch_node(name, {"metadata": {"labels": {STATUS_WRITER_KEY: str(self.writes)}}},
+                                         _content_type=MERGE_PATCH)
+        except Exception as exc:  # pylint: disable=broad-except
+            self.error = exc
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=30)
+        assert not self.is_alive() and self.error is None, self.error
+
+
+def test_status_and_label_writes_in_between_never_stop_a_mark_or_release(core_v1, api_client, kubeconfig, kwok_nodes, kwok_selector):
+    # The node's resourceVersion moves between the module's LIST and each PATCH, every time: a
+    # patch guarded by it would meet 409 and cost a read and a second patch on most nodes.
+    writer = StatusWriter(kubeconfig, kwok_nodes)
+    refusals_before = _node_patch_refusals(api_client)
+    writer.start()
+    try:
+        for _round in range(3):
+            marked = _ok(_mark(kubeconfig, label_selector=kwok_selector, reason="it: status writer"))
+            assert marked["summary"]["marked"] == len(kwok_nodes)
+            released = _ok(_release(kubeconfig, label_selector=kwok_selector))
+            assert released["summary"]["released"] == len(kwok_nodes)
+        writes = writer.writes
+    finally:
+        writer.stop()
+        for name in kwok_nodes:
+            core_v1.patch_node(name, {"metadata": {"labels": {STATUS_WRITER_KEY: None}}}, _content_type=MERGE_PATCH)
+    assert writes > 3 * len(kwok_nodes), "the writer hardly ran while the module did (%d writes)" % writes
+    assert _node_patch_refusals(api_client) == refusals_before
+    assert not any(any(_our_marks(view)) for view in _views(core_v1, kwok_nodes).values())
 
 
 def test_scale_smoke_marks_and_releases_all_kwok_nodes_in_one_run(core_v1, kubeconfig, kwok_nodes, kwok_selector):

@@ -21,7 +21,8 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.client import build_ap
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import USER_AGENT
 from ansible_collections.prewarm.k8s.plugins.module_utils import transient
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanAppsApi, LeanCoreApi, query_string
-from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH, apply_plan, release_request
+from ansible_collections.prewarm.k8s.plugins.module_utils.guarded_patch import JSON_PATCH
+from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import apply_plan, release_request
 
 
 class RecordingServer(BaseHTTPServer.HTTPServer):
@@ -157,9 +158,11 @@ def test_a_patch_refused_with_429_is_sent_again_after_the_servers_retry_after(se
     monkeypatch.setattr(transient.time, "sleep", waits.append)
     overloaded = _json({"kind": "Status", "code": 429, "message": "too many requests, please try again later"})
     server, api_client = serve((429, overloaded, {"Retry-After": "1"}), (200, _json({"kind": "Node"})))
-    plan = {"name": "w1", "patch": {"metadata": {"labels": {"x": None}, "resourceVersion": "7"}}}
+    plan = {"name": "w1", "patch": {"metadata": {"labels": {"x": None}}},
+            "operations": [{"op": "test", "path": "/metadata/labels/x", "value": "1"}, {"op": "remove", "path": "/metadata/labels/x"}]}
     assert apply_plan(LeanCoreApi(api_client), plan, release_request("2024-05-01T04:00:00Z", "test"), 5) == plan
     assert len(waits) == 1 and 1.0 <= waits[0] <= 2.0
     assert [(seen["method"], seen["path"]) for seen in server.seen] == [("PATCH", "/api/v1/nodes/w1")] * 2
     assert server.seen[0]["body"] == server.seen[1]["body"]
-    assert server.seen[1]["headers"]["content-type"] == MERGE_PATCH
+    assert json.loads(server.seen[1]["body"]) == plan["operations"]
+    assert server.seen[1]["headers"]["content-type"] == JSON_PATCH

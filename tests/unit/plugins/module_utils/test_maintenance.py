@@ -19,6 +19,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import (
     plan_node,
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import serialise_record
+from ansible_collections.prewarm.k8s.tests.unit.plugins.module_utils.api_json_patch import Refused, apply_operations
 
 KEY = "prewarm.k8s/maintenance"
 OUR_TAINT = {"key": KEY, "value": "true", "effect": "NoSchedule"}
@@ -65,23 +66,8 @@ def node(taints=None, labels=None, record=None, raw_annotation=None, unschedulab
 
 
 def applied(before, plan):
-    """The node after the API applied plan's merge patch (enough of RFC 7386 for these tests)."""
-    after = json.loads(json.dumps(before))
-    patch = plan["patch"] or {}
-    for section in ("metadata", "spec"):
-        for field, value in patch.get(section, {}).items():
-            target = after.setdefault(section, {})
-            if isinstance(value, dict):
-                merged = target.setdefault(field, {})
-                for key, item in value.items():
-                    if item is None:
-                        merged.pop(key, None)
-                    else:
-                        merged[key] = item
-            elif value is None:
-                target.pop(field, None)
-            else:
-                target[field] = value
+    """The node after the API applied plan's guarded JSON Patch (and so bumped its resourceVersion)."""
+    after = apply_operations(before, plan["operations"] or [])
     after["metadata"]["resourceVersion"] = str(int(before["metadata"]["resourceVersion"]) + 1)
     return after
 
@@ -115,11 +101,14 @@ def test_status_scalars_become_text_and_null_is_kept_for_removal():
 
 # --- marking ----------------------------------------------------------------------------------
 
-def test_mark_a_clean_node_sets_everything_in_one_patch_with_resource_version():
+def test_mark_a_clean_node_sets_everything_in_one_patch_guarded_by_what_it_changes():
     plan = plan_node(node(taints=[FOREIGN_TAINT]), request())
     assert plan["action"] == "marked"
     patch = plan["patch"]
-    assert patch["metadata"]["resourceVersion"] == "100"
+    assert "resourceVersion" not in patch["metadata"]  # a status write in between must not fail it
+    tested = dict((op["path"], op["value"]) for op in plan["operations"] if op["op"] == "test")
+    assert tested == {"/spec/taints": [FOREIGN_TAINT], "/metadata/labels/prewarm.k8s~1maintenance": None,
+                      "/metadata/annotations/prewarm.k8s~1maintenance": None}
     assert patch["spec"] == {"taints": [FOREIGN_TAINT, OUR_TAINT]}  # full list: the API replaces it whole
     assert patch["metadata"]["labels"] == {KEY: "true"}  # only our key
     record = json.loads(patch["metadata"]["annotations"][ANN])
@@ -147,7 +136,7 @@ def test_remark_is_unchanged_and_keeps_since():
 def test_remark_with_another_reason_changes_only_the_annotation_and_keeps_since():
     marked = applied(node(), plan_node(node(), request()))
     plan = plan_node(marked, request(now=LATER, reason="firmware"))
-    assert set(plan["patch"]["metadata"]) == {"annotations", "resourceVersion"}
+    assert set(plan["patch"]["metadata"]) == {"annotations"}
     assert "spec" not in plan["patch"]
     record = json.loads(plan["patch"]["metadata"]["annotations"][ANN])
     assert record["reason"] == "firmware"
@@ -320,8 +309,7 @@ def test_release_takes_off_exactly_what_we_put_on():
     plan = plan_node(marked, request(state="absent"))
     assert plan["action"] == "released"
     assert plan["patch"] == {
-        "metadata": {"resourceVersion": marked["metadata"]["resourceVersion"],
-                     "labels": {KEY: None}, "annotations": {ANN: None}},
+        "metadata": {"labels": {KEY: None}, "annotations": {ANN: None}},
         "spec": {"taints": [FOREIGN_TAINT], "unschedulable": None},
     }
     assert plan["record"] is None
@@ -358,8 +346,7 @@ def test_release_leaves_our_taint_and_label_if_someone_changed_them():
     marked["spec"]["taints"] = [{"key": KEY, "value": "theirs", "effect": "NoSchedule"}]
     marked["metadata"]["labels"][KEY] = "theirs"
     plan = plan_node(marked, request(state="absent"))
-    assert plan["patch"]["metadata"] == {"resourceVersion": marked["metadata"]["resourceVersion"],
-                                         "annotations": {ANN: None}}
+    assert plan["patch"]["metadata"] == {"annotations": {ANN: None}}
     assert "spec" not in plan["patch"]
     assert sum("changed by someone else" in w for w in plan["warnings"]) == 2
 
@@ -376,10 +363,12 @@ def test_release_with_corrupt_annotation_removes_only_the_annotation():
 def test_replan_after_conflict_keeps_a_taint_added_concurrently():
     before = node(taints=[FOREIGN_TAINT])
     stale = plan_node(before, request())
-    # Between our read and our patch someone added a taint: the API refused our patch (409).
+    # Between our read and our patch someone added a taint: the API refused our patch (its test
+    # of the taints read failed, HTTP 422), and the node read again has both.
     fresh = node(taints=[FOREIGN_TAINT, {"key": "gpu", "value": "x", "effect": "NoSchedule"}], rv="101")
+    with pytest.raises(Refused):
+        apply_operations(fresh, stale["operations"])
     replanned = plan_node(fresh, request())
-    assert replanned["patch"]["metadata"]["resourceVersion"] == "101"
     assert replanned["patch"]["spec"]["taints"] == [FOREIGN_TAINT, {"key": "gpu", "value": "x", "effect": "NoSchedule"},
                                                     OUR_TAINT]
     assert replanned["record"]["since"] == stale["record"]["since"]
@@ -392,10 +381,10 @@ def test_replan_after_conflict_finds_the_work_already_done():
 
 def test_merge_patch_nulls_and_nothing_when_equal():
     view = {"taints": [], "labels": {"a": "1", "b": "2"}, "unschedulable": True, "annotation": "x"}
-    assert merge_patch(view, dict(view), "7") is None
+    assert merge_patch(view, dict(view)) is None
     after = dict(view, labels={"a": "1", "c": "3"}, unschedulable=False, annotation=None)
-    assert merge_patch(view, after, "7") == {
-        "metadata": {"resourceVersion": "7", "labels": {"b": None, "c": "3"}, "annotations": {ANN: None}},
+    assert merge_patch(view, after) == {
+        "metadata": {"labels": {"b": None, "c": "3"}, "annotations": {ANN: None}},
         "spec": {"unschedulable": None},
     }
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: prewarm.k8s contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The node write loop shared by node_maintenance and warmup (409 retry, per-node failures), against a stub CoreV1Api."""
+"""The node write loop shared by node_maintenance and warmup (re-plan when the node moved, per-node failures)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,6 +17,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils import node_patch, tra
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import PrewarmError
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import RELEASED, build_request, plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import serialise_record
+from ansible_collections.prewarm.k8s.tests.unit.plugins.module_utils.api_json_patch import Refused, apply_operations
 
 KEY = "prewarm.k8s/maintenance"
 
@@ -42,27 +43,45 @@ class Response(object):
 
 
 class StubCore(object):
-    """Answers patch_node with the given statuses in turn; read_node returns `fresh`."""
+    """An API server holding one node: a JSON Patch applies as the real one applies it.
+
+    `statuses` script answers before the patch is applied (200 applies it; "landed-503" applies it
+    and then loses the answer); `meanwhile` changes the node before each patch, as another writer.
+    """
 
     api_client = type("Client", (), {"configuration": type("Conf", (), {"host": "https://api:6443"})()})()
 
-    def __init__(self, statuses, fresh=None):
+    def __init__(self, current, statuses=(), meanwhile=None):
+        self.current = current
         self.statuses = list(statuses)
-        self.fresh = fresh
+        self.meanwhile = meanwhile
         self.patches = []
         self.reads = 0
 
     def patch_node(self, name, body, **kwargs):
-        assert kwargs["_content_type"] == "application/merge-patch+json"
+        assert kwargs["_content_type"] == "application/json-patch+json"
         self.patches.append(body)
-        status = self.statuses.pop(0)
-        if status != 200:
+        if self.meanwhile:
+            self.meanwhile(self.current)
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status not in (200, "landed-503"):
             raise ApiException(status=status, reason="nope")
+        try:
+            self.current = apply_operations(self.current, body)
+        except Refused:
+            raise ApiException(status=422, reason="Unprocessable Entity")
+        if status == "landed-503":
+            raise ApiException(status=503, reason="Service Unavailable")
+        self.current["metadata"]["resourceVersion"] = str(int(self.current["metadata"]["resourceVersion"]) + 1)
         return Response()
 
     def read_node(self, name, **kwargs):
         self.reads += 1
-        return Response(self.fresh)
+        return Response(self.current)
+
+
+def their_taint(current):
+    current["spec"]["taints"].append({"key": "late", "value": str(len(current["spec"]["taints"])), "effect": "NoSchedule"})
 
 
 @pytest.fixture(autouse=True)
@@ -71,42 +90,66 @@ def no_sleep(monkeypatch):
     monkeypatch.setattr(transient.time, "sleep", lambda seconds: None)
 
 
-def test_conflict_rereads_replans_and_keeps_the_concurrent_taint():
+def test_a_status_write_between_read_and_patch_costs_no_second_request():
+    def status_write(current):
+        current["metadata"]["resourceVersion"] = "2"
+        current["status"] = {"images": [{"names": ["busybox"]}]}
+
+    core = StubCore(node("1"), meanwhile=status_write)
+    node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
+    assert (len(core.patches), core.reads) == (1, 0)
+    assert core.current["spec"]["taints"] == [{"key": KEY, "value": "true", "effect": "NoSchedule"}]
+    assert core.current["status"] == {"images": [{"names": ["busybox"]}]}
+
+
+def test_a_taint_added_between_read_and_patch_is_read_again_and_kept():
     theirs = {"key": "late", "value": "x", "effect": "NoSchedule"}
-    core = StubCore([409, 200], fresh=node("2", [theirs]))
+    core = StubCore(node("1"), meanwhile=lambda current: current["spec"]["taints"].append(theirs) if not core.patches[1:] else None)
     plan = node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
-    assert core.reads == 1
-    assert core.patches[0]["metadata"]["resourceVersion"] == "1"
-    assert core.patches[1]["metadata"]["resourceVersion"] == "2"
-    assert core.patches[1]["spec"]["taints"][0] == theirs
-    assert plan["patch"] == core.patches[1]
+    assert (len(core.patches), core.reads) == (2, 1)
+    assert core.current["spec"]["taints"] == [theirs, {"key": KEY, "value": "true", "effect": "NoSchedule"}]
+    assert plan["operations"] == core.patches[1]
 
 
-def test_conflict_after_which_the_node_needs_nothing_sends_no_second_patch():
-    done = plan_node(node("1"), request())["patch"]
-    fresh = node("2", done["spec"]["taints"])
-    fresh["metadata"].update(labels=done["metadata"]["labels"], annotations=done["metadata"]["annotations"])
-    core = StubCore([409], fresh=fresh)
+def test_a_node_another_run_finished_in_between_gets_no_second_patch():
+    done = StubCore(node("1"))
+    node_patch.apply_plan(done, plan_node(node("1"), request()), request(), 5.0)
+    core = StubCore(done.current)
     plan = node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
     assert plan["patch"] is None
-    assert len(core.patches) == 1
+    assert (len(core.patches), core.reads) == (1, 1)
 
 
-def test_conflicts_are_bounded():
-    core = StubCore([409] * node_patch.MAX_ATTEMPTS, fresh=node("2"))
-    with pytest.raises(PrewarmError, match="still HTTP 409 Conflict after %d attempts" % node_patch.MAX_ATTEMPTS):
+def test_a_writer_that_never_stops_changing_the_taints_is_bounded():
+    core = StubCore(node("1"), meanwhile=their_taint)
+    with pytest.raises(PrewarmError, match="changed between our read and our write %d times in a row" % node_patch.MAX_ATTEMPTS):
         node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
     assert len(core.patches) == node_patch.MAX_ATTEMPTS
 
 
+def test_a_refusal_of_the_change_itself_is_reported_not_retried():
+    # 422 while nothing the patch tests has moved: the API server refused the change itself.
+    core = StubCore(node("1"), statuses=[422])
+    with pytest.raises(PrewarmError, match="patching node w1: HTTP 422"):
+        node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
+    assert (len(core.patches), core.reads) == (1, 1)
+
+
+def test_a_409_is_read_again_and_planned_again():
+    core = StubCore(node("1"), statuses=[409])
+    node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
+    assert (len(core.patches), core.reads) == (2, 1)
+    assert core.current["spec"]["taints"] == [{"key": KEY, "value": "true", "effect": "NoSchedule"}]
+
+
 def test_node_deleted_mid_run():
-    core = StubCore([404])
+    core = StubCore(node("1"), statuses=[404])
     with pytest.raises(PrewarmError, match="node was deleted during the run"):
         node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
 
 
 def test_other_api_errors_name_the_node():
-    core = StubCore([403])
+    core = StubCore(node("1"), statuses=[403])
     with pytest.raises(PrewarmError, match="patching node w1: forbidden"):
         node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
 
@@ -121,25 +164,23 @@ def test_release_request_takes_off_only_what_the_annotation_owns():
               "spec": {"taints": [theirs, taint], "unschedulable": True}}
     plan = plan_node(marked, node_patch.release_request("2024-05-01T04:00:00Z", "warmup"))
     assert plan["action"] == RELEASED
-    assert plan["patch"] == {"metadata": {"labels": {KEY: None}, "annotations": {KEY: None}, "resourceVersion": "7"},
+    assert plan["patch"] == {"metadata": {"labels": {KEY: None}, "annotations": {KEY: None}},
                              "spec": {"taints": [theirs], "unschedulable": None}}
 
 
 def test_transient_refusals_are_sent_again_and_a_repeat_that_landed_is_replanned():
-    # 429, then a 503 for a patch that did land: the same patch again meets 409, the fresh
-    # read shows the node done, and nothing more is sent.
-    done = plan_node(node("1"), request())["patch"]
-    fresh = node("2", done["spec"]["taints"])
-    fresh["metadata"].update(labels=done["metadata"]["labels"], annotations=done["metadata"]["annotations"])
-    core = StubCore([429, 503, 409], fresh=fresh)
+    # 429, then a 503 for a patch that did land: the same patch again fails its tests (422), the
+    # fresh read shows the node done, and nothing more is sent.
+    core = StubCore(node("1"), statuses=[429, "landed-503"])
     plan = node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
     assert plan["patch"] is None
-    assert [patch["metadata"]["resourceVersion"] for patch in core.patches] == ["1", "1", "1"]
+    assert len(core.patches) == 3 and core.patches[0] == core.patches[1] == core.patches[2]
     assert core.reads == 1
+    assert core.current["spec"]["taints"] == [{"key": KEY, "value": "true", "effect": "NoSchedule"}]
 
 
 def test_a_server_that_keeps_failing_is_reported_with_the_number_of_requests():
-    core = StubCore([503] * transient.MAX_ATTEMPTS)
+    core = StubCore(node("1"), statuses=[503] * transient.MAX_ATTEMPTS)
     with pytest.raises(PrewarmError, match=r"patching node w1: HTTP 503: .* \(sent %d times\)" % transient.MAX_ATTEMPTS):
         node_patch.apply_plan(core, plan_node(node("1"), request()), request(), 5.0)
     assert len(core.patches) == transient.MAX_ATTEMPTS
