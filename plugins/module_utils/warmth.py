@@ -27,9 +27,9 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.constants import IMAGE
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
 from ansible_collections.prewarm.k8s.plugins.module_utils.image_ref import digest_from_image_id, parse_image_reference
 from ansible_collections.prewarm.k8s.plugins.module_utils.image_volumes import (
-    PROGRESS_REASONS,
     hold_status,
     volume_progress,
+    waiting_failure,
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
     ABSENT,
@@ -118,13 +118,13 @@ def _recorded_images(pod):
     return [entry for entry in recorded if isinstance(entry, dict)] if isinstance(recorded, list) else None
 
 
-def pod_current(pod, images):
-    """Whether the pod was made from the DaemonSet's current image list (digests included).
+def _made_from(recorded, images):
+    """Whether a pod with the recorded image list (_recorded_images()) was made from the DaemonSet's
+    current one, `images` (digests included).
 
     The template's annotation is copied to each pod, so a pod whose annotation differs predates
     the last change and the DaemonSet controller will replace it (rolling update).
     """
-    recorded = _recorded_images(pod)
     if recorded is None:
         return False
     key = [(entry.get("container"), entry.get("volume"), entry["image"], entry.get("digest")) for entry in images]
@@ -133,10 +133,10 @@ def pod_current(pod, images):
                    for entry in recorded]
 
 
-def _recorded_digests(pod):
-    """{("container" or "volume", name): digest} the pod's template recorded for each image slot."""
+def _recorded_digests(recorded):
+    """{("container" or "volume", name): digest} a pod's recorded image list (_recorded_images()) gives each image slot."""
     digests = {}
-    for entry in _recorded_images(pod) or []:
+    for entry in recorded or []:
         for kind in ("container", "volume"):
             if isinstance(entry.get(kind), str) and isinstance(entry.get("digest"), str):
                 digests[(kind, entry[kind])] = entry["digest"]
@@ -235,11 +235,10 @@ def _status_failure(status):
     lastState is ignored on purpose: after a node reboot the kubelet runs the init
     containers again, and an earlier successful run says nothing about the image now.
     """
-    state = status.get("state") or {}
-    waiting = state.get("waiting")
-    if waiting is not None and (waiting.get("reason") or "") not in PROGRESS_REASONS:
-        return waiting.get("reason"), waiting.get("message")
-    terminated = state.get("terminated")
+    waiting = waiting_failure(status)
+    if waiting is not None:
+        return waiting
+    terminated = (status.get("state") or {}).get("terminated")
     if terminated is not None and terminated.get("exitCode") != 0:
         message = terminated.get("message") or "exited with code %s" % terminated.get("exitCode")
         return terminated.get("reason") or "Error", message
@@ -507,6 +506,7 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failu
     event (a fresh pull that the node's image list must show by then), or None.
     """
     now = time.time() if now is None else now
+    recorded = _recorded_images(pod) if pod is not None else None
     node_images = NodeImages(node, max_images, list_lag)
     ready, not_ready = node_ready(node)
     problems = [not_ready] if not_ready and require_ready else []
@@ -521,7 +521,7 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failu
         problems.append("preloader pod %s is not scheduled: %s" % (pod["metadata"]["name"], _describe_failure((reason, why))))
     else:
         progress, volumes = _init_progress(pod), volume_progress(pod)
-        made_for = _recorded_digests(pod)
+        made_for = _recorded_digests(recorded)
         results = [_evaluate_image(entry, pod, progress, volumes, node_images, now, made_for) for entry in images]
         if last_failures is not None:
             results = carry_last_failure(results, pod["metadata"].get("uid") or pod["metadata"]["name"], last_failures)
@@ -548,7 +548,7 @@ def evaluate(node, pod, images, require_ready=True, no_pod_note=None, last_failu
         message = "; ".join(problems)
     rechecks = [image.pop("recheck_at") for image in results if "recheck_at" in image]
     return {"ready": ready, "warm": warm, "state": node_state(warm, results), "pod": pod["metadata"]["name"] if pod else None,
-            "pod_current": pod is not None and pod_current(pod, images),
+            "pod_current": pod is not None and _made_from(recorded, images),
             "images": results, "message": message, "recheck_at": min(rechecks) if rechecks else None}
 
 
