@@ -496,9 +496,10 @@ def measure(way, cmd, env, core, names, workdir, size):
     return result
 
 
-def pool_catalogue(images, agent):
+def pool_catalogue(images, agent, resolve_tags):
     return {POOL: {"node_selector": {"pool": POOL}, "namespace": NAMESPACE, "daemonset": OURS_DS, "images": images,
-                   "agent_image": agent, "tolerations": [{"key": KWOK_TAINT_KEY, "operator": "Exists"}]}}
+                   "agent_image": agent, "resolve_tags": resolve_tags,
+                   "tolerations": [{"key": KWOK_TAINT_KEY, "operator": "Exists"}]}}
 
 
 def plain_daemonset(kubeconfig, images, agent):
@@ -531,7 +532,7 @@ def run_way(way, size, args, core, apps, kubeconfig, workdir, images, agent):
                        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"})
     extra = os.path.join(workdir, "%s-%d.json" % (way, size))
     if way == "ours":
-        extra_vars = {"prewarm_kubeconfig": kubeconfig, "prewarm_pools": pool_catalogue(images, agent), "warm_pool": POOL,
+        extra_vars = {"prewarm_kubeconfig": kubeconfig, "prewarm_pools": pool_catalogue(images, agent, args.resolve_tags), "warm_pool": POOL,
                       "warm_mark": True, "preload_max_pulling": args.max_pulling, "preload_timeout": OURS_TIMEOUT}
         cmd, ds_name = [os.path.join(venv_bin, "ansible-playbook"), "prewarm.k8s.prewarm", "-e", "@" + extra], OURS_DS
     else:
@@ -551,6 +552,7 @@ def run_way(way, size, args, core, apps, kubeconfig, workdir, images, agent):
     reset_pool(core, apps, names)
     if way == "ours":
         result["max_pulling"] = args.max_pulling
+        result["resolve_tags"] = args.resolve_tags
     return result
 
 
@@ -587,6 +589,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1000", help="pool sizes, comma-separated")
     parser.add_argument("--max-pulling", type=int, default=50, help="preload_max_pulling of our run")
+    # Off measures what the tag resolution costs: the same run with the pool's references pulled as given.
+    parser.add_argument("--no-resolve-tags", dest="resolve_tags", action="store_false", help="our run with the pool's resolve_tags off")
     parser.add_argument("--ways", default="ours,plain", help="in this order (ours first: it takes minutes, the plain way an hour)")
     parser.add_argument("--smoke", action="store_true", help="check that everything works; no targets, no docs")
     parser.add_argument("--out", default=os.path.join(HERE, "results.json"))
