@@ -33,6 +33,9 @@ options:
   host:
     description:
       - URL of the API server, for example V(https://127.0.0.1:6443). Overrides the kubeconfig's server.
+      - The URL must start with V(https://) (or V(http://), which sends requests and credentials unencrypted and
+        is warned about). A URL without a scheme, here or as a kubeconfig's cluster server, is refused before any
+        request, because the client would send it plain HTTP.
       - Can also be set with the E(K8S_AUTH_HOST) environment variable.
     type: str
   api_key:

@@ -146,11 +146,38 @@ def check_connection_options(params):
             raise PrewarmError("%s: no such file %r" % (option, path))
 
 
-def build_api_client(params, pool_size=16):
+def _server_source(params):
+    if params.get("host"):
+        return "host (or K8S_AUTH_HOST)"
+    return "the kubeconfig's cluster server" if params.get("kubeconfig") else "the cluster server of the default kubeconfig"
+
+
+def check_api_server_url(url, source):
+    """Refuse an API server URL that would be sent plain HTTP by accident; a warning when asked for.
+
+    The client sends a URL without a scheme (10.0.0.1:6443) as plain HTTP, with the bearer
+    token in the clear. kubectl would guess https there; guessing either way hides a typo, so
+    the fix is shown instead. http:// is taken as written, with a warning.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest or "/" in scheme:
+        raise PrewarmError("%s: API server %r has no scheme, and the client would send requests and credentials to it "
+                           "over plain HTTP; write https://%s (or http://%s to send them unencrypted on purpose)"
+                           % (source, url, url, url))
+    if scheme.lower() not in ("https", "http"):
+        raise PrewarmError("%s: API server %r: the scheme must be https (or http), not %r" % (source, url, scheme))
+    if scheme.lower() == "http":
+        return ("%s: the API server %s is reached over plain HTTP: requests and any credentials sent with them cross "
+                "the network unencrypted; use https:// unless this is on purpose" % (source, url))
+    return None
+
+
+def build_api_client(params, pool_size=16, warn=None):
     """Return a kubernetes ApiClient from the module's connection options.
 
     pool_size sizes urllib3's connection pool: the default of 4 would serialise a
     worker pool of 16 onto 4 sockets and discard the rest after each request.
+    warn is called with the warning of an API server reached over plain HTTP.
     """
     check_connection_options(params)
     configuration = k8s_client.Configuration()
@@ -174,6 +201,9 @@ def build_api_client(params, pool_size=16):
             setattr(configuration, attribute, params[option])
     if not configuration.host:
         raise PrewarmError("no API server given: set host or a kubeconfig")
+    warning = check_api_server_url(configuration.host, _server_source(params))
+    if warning and warn:
+        warn(warning)
     configuration.connection_pool_maxsize = max(4, pool_size)
     api_client = k8s_client.ApiClient(configuration)
     # Operators find this collection's requests in their API audit logs by it.

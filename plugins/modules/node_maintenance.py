@@ -343,7 +343,7 @@ def run(module):
         raise PrewarmError("workers: must be at least 1, got %d" % params["workers"])
     names = check_node_names(params["names"])
     request = build_request(params, now=_utc_now(), default_by=_who())
-    api_client = build_api_client(params, pool_size=params["workers"])
+    api_client = build_api_client(params, pool_size=params["workers"], warn=module.warn)
     timeout = params["request_timeout"]
     check_reachable(api_client, timeout)
     core = LeanCoreApi(api_client)

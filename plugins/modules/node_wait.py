@@ -201,9 +201,9 @@ def run(params):
     started = time.monotonic()
     names, expect = check_params(params, datetime.now(timezone.utc))
     tracker = NodeWaitTracker(names, expect)
-    trouble = {}
+    trouble, warnings = {}, []
     if names:
-        api_client = build_api_client(params, pool_size=2)
+        api_client = build_api_client(params, pool_size=2, warn=warnings.append)
         check_reachable(api_client, params["request_timeout"])
         core = LeanCoreApi(api_client)
         # One node: the server sends only its events. More: one stream of all nodes beats one per node.
@@ -218,15 +218,17 @@ def run(params):
     failure = None
     if not tracker.all_warm:
         failure = wait_failure(tracker.results, tracker.unmatched(), params["timeout"], list(trouble.values()))
-    return result, failure
+    return result, failure, warnings
 
 
 def main():
     module = api_module(ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        result, failure = run(module.params)
+        result, failure, warnings = run(module.params)
     except PrewarmError as exc:
         module.fail_json(msg=exc.msg, changed=False, **exc.details)
+    for warning in warnings:
+        module.warn(warning)
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(msg="%d of %d nodes Ready and as expected" % (len(result["matched"]), len(result["nodes"])), **result)

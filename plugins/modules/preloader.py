@@ -590,7 +590,7 @@ def run(module):
     spec = build_preloader_spec(params) if present else None
     if not present:
         check_identity(params)
-    api_client = build_api_client(params, pool_size=1)
+    api_client = build_api_client(params, pool_size=1, warn=module.warn)
     check_reachable(api_client, params["request_timeout"])
     digests = resolve(module, api_client, spec) if present else None
     mode, mode_reason = decide_mode(api_client, spec, params["request_timeout"]) if present else (None, None)

@@ -427,7 +427,8 @@ def record_states(core, params, tracker, check_mode):
 def run(params, check_mode=False):
     started = time.monotonic()
     registries = check_params(params)
-    api_client = build_api_client(params, pool_size=4)
+    connection_warnings = []
+    api_client = build_api_client(params, pool_size=4, warn=connection_warnings.append)
     check_reachable(api_client, params["request_timeout"])
     daemonset = read_daemonset(api_client, params)
     images = images_from_daemonset(daemonset)
@@ -458,7 +459,7 @@ def run(params, check_mode=False):
                   digests=digests, all_warm=tracker.all_warm, images=images, mode=preloader_mode(images), recorded=recorded,
                   watch=watch,
                   elapsed=round(time.monotonic() - started, 3))
-    result["warnings_list"] = warnings
+    result["warnings_list"] = connection_warnings + warnings
     failure = None
     if not tracker.all_warm and (params["wait"] or params["fail_on_cold"]):
         failure = timeout_message(tracker.results, tracker.cold(), params["timeout"] if params["wait"] else None,

@@ -554,13 +554,13 @@ def run(params, check_mode, diff_mode):
     if not names:
         return dict(changed=False, nodes={}, warm=[], cold=[], released=[], admitted=[], repulled=[], refused={}, scope=None, mode=None,
                     max_pulling_seen=0, watch={"reconnects": 0, "relists": 0}, elapsed=0.0, msg="no nodes given: nothing to do"), None, []
-    api_client = build_api_client(params, pool_size=params["workers"] + 4)
+    warnings = []
+    api_client = build_api_client(params, pool_size=params["workers"] + 4, warn=warnings.append)
     check_reachable(api_client, params["request_timeout"])
     daemonset = read_daemonset(api_client, params)
     images = images_from_daemonset(daemonset)
     pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
     scope, label = preloader_scope(daemonset), admission_label(params["name"])
-    warnings = []
     if scope != ADMITTED:
         warnings.append("DaemonSet %s/%s has scope %s, so every node already has its preloader pod and max_pulling cannot "
                         "be enforced: create it with scope admitted to warm in waves" % (params["namespace"], params["name"], scope))
