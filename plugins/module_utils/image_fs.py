@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.prewarm.k8s.plugins.module_utils import eviction
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 from ansible_collections.prewarm.k8s.plugins.module_utils.image_ref import parse_image_reference
 
@@ -99,14 +100,33 @@ def usage_percent(capacity, available):
     return 100 - (available * 100) // capacity
 
 
-def image_fs_verdict(summary, missing, sizes, high_threshold):
+def shares_node_fs(summary):
+    """Whether the image filesystem looks like the node's own: the stats summary gives both the same capacity.
+
+    The summary does not name devices; two disks of one size count as one, which only makes the
+    check stricter where a nodefs threshold is above the imagefs one.
+    """
+    node = (summary or {}).get("node") or {}
+    image_fs = (node.get("runtime") or {}).get("imageFs") or {}
+    return bool(image_fs.get("capacityBytes")) and (node.get("fs") or {}).get("capacityBytes") == image_fs.get("capacityBytes")
+
+
+def image_fs_verdict(summary, missing, sizes, high_threshold, high_source="option image_gc_high_threshold", kubelet_config=None):
     """(refusal, warnings) for pulling `missing` onto a node whose stats summary is `summary`.
 
     summary: the kubelet's /stats/summary (dict), or None when it could not be read;
     missing: the references the node lacks; sizes: image_sizes(); high_threshold: the
     kubelet's imageGCHighThresholdPercent (100 disables its image GC: then only a pull
-    that does not fit at all is refused). refusal is None when the node may be admitted.
+    that does not fit at all is refused), from `high_source`; kubelet_config: the
+    `kubeletconfig` of the node's /configz, or None. When given, its own high threshold
+    replaces `high_threshold`, and a pull that would bring the image filesystem below an
+    eviction threshold (DiskPressure) is refused too. refusal is None when the node may be admitted.
     """
+    thresholds = []
+    if kubelet_config is not None:
+        live_high, thresholds = eviction.from_configz(kubelet_config)
+        if live_high is not None:
+            high_threshold, high_source = live_high, eviction.CONFIGZ
     if not missing:
         return None, []
     runtime = ((summary or {}).get("node") or {}).get("runtime") or {}
@@ -129,8 +149,13 @@ def image_fs_verdict(summary, missing, sizes, high_threshold):
     if after_available < 0:
         return "the images do not fit: %s, only %s available" % (detail, human_size(available)), warnings
     after = usage_percent(capacity, after_available)
+    for name, floor in eviction.pressure_floors(thresholds, capacity, shares_node_fs(summary)):
+        if after_available <= floor:
+            return ("preloading would leave %s available on the image filesystem, at or below the %s (from %s) at which the "
+                    "node gets DiskPressure and the kubelet deletes every unused image and evicts pods: %s. Free space on "
+                    "the node or preload fewer images" % (human_size(max(after_available, 0)), name, eviction.CONFIGZ, detail)), warnings
     if high_threshold < 100 and after >= high_threshold:
-        return ("preloading would bring image filesystem usage to %d%%, at or above image_gc_high_threshold %d%%, where the "
-                "kubelet's image GC deletes images: %s. Free space on the node or preload fewer images"
-                % (after, high_threshold, detail)), warnings
+        return ("preloading would bring image filesystem usage to %d%%, at or above image_gc_high_threshold %d%% (%s), where "
+                "the kubelet's image GC deletes images: %s. Free space on the node or preload fewer images"
+                % (after, high_threshold, high_source, detail)), warnings
     return None, warnings

@@ -18,7 +18,7 @@ __metaclass__ = type
 import os
 from collections import OrderedDict, namedtuple
 
-from ansible_collections.prewarm.k8s.plugins.module_utils import config_text
+from ansible_collections.prewarm.k8s.plugins.module_utils import config_text, eviction
 from ansible_collections.prewarm.k8s.plugins.module_utils.durations import DurationError, format_duration, parse_duration
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 
@@ -49,7 +49,7 @@ SETTINGS = (HIGH, LOW, MIN_AGE, MAX_AGE)
 # One effective setting: its value (int percent, or nanoseconds for ages) and where it came from.
 Effective = namedtuple("Effective", "value source")
 
-Plan = namedtuple("Plan", "before after changed changes effective image_gc_disabled overridden warnings")
+Plan = namedtuple("Plan", "before after changed changes effective image_gc_disabled overridden eviction warnings")
 
 
 def _is_int(value):
@@ -246,12 +246,32 @@ def _load_target(path, text, dropin):
     return document, fmt, text
 
 
-def plan_change(desired, path, text, before, after, dropin):
+def check_against_eviction(desired, effective, layers, path, main_path):
+    """(thresholds, warnings): the disk eviction thresholds; InvalidInput when the high threshold
+    being written sits at or above the usage where imagefs eviction starts (module_utils/eviction)."""
+    thresholds = eviction.disk_thresholds(layers, main_path)
+    high = effective[HIGH.field]
+    # Refused only where the high threshold in effect is the one being written; one that another
+    # file sets (or the kubelet's default) is warned about.
+    ours = HIGH.field in desired and high.source == path
+    refusal, warnings = eviction.gc_versus_eviction(high.value, high.source, thresholds, ours)
+    if refusal:
+        raise InvalidInput(refusal)
+    return thresholds, warnings
+
+
+def describe_thresholds(thresholds):
+    """[{kind, signal, value, source}] for the module's result."""
+    return [OrderedDict(kind=t.kind, signal=t.signal, value=t.value, source=t.source) for t in thresholds]
+
+
+def plan_change(desired, path, text, before, after, dropin, main_path=None):
     """What writing `desired` into the file at `path` (current text, None if missing) does.
 
     `before` and `after` are the other config layers [(source, mapping)] the kubelet reads before
-    and after this file. Raises InvalidInput, before anything is written, when the result would
-    not be a valid kubelet configuration.
+    and after this file; `main_path` is the kubelet's main config file (`path` itself when not
+    `dropin`). Raises InvalidInput, before anything is written, when the result would not be a
+    valid kubelet configuration, or would put image GC above the disk eviction thresholds.
     """
     document, fmt, base_text = _load_target(path, text, dropin)
     warnings = []
@@ -269,6 +289,8 @@ def plan_change(desired, path, text, before, after, dropin):
     layers = list(before) + [(path, merged)] + list(after)
     effective = effective_settings(layers)
     check_effective(effective, max_age_gate(layers))
+    thresholds, eviction_warnings = check_against_eviction(desired, effective, layers, path, path if not dropin else main_path)
+    warnings.extend(eviction_warnings)
     changes = [OrderedDict(field=s.field, before=document.get(s.field), after=updates[s.field])
                for s in SETTINGS if s.field in updates]
     new_text = text or ""
@@ -284,4 +306,4 @@ def plan_change(desired, path, text, before, after, dropin):
                         % (entry["file"], entry["field"], entry["value"], path, entry["field"], desired[entry["field"]]))
     return Plan(before=text or "", after=new_text, changed=bool(updates), changes=changes,
                 effective=describe_effective(effective), image_gc_disabled=image_gc_disabled(effective),
-                overridden=overridden, warnings=warnings)
+                overridden=overridden, eviction=describe_thresholds(thresholds), warnings=warnings)

@@ -40,6 +40,13 @@ options:
         always runs. Kubelet default 85.
       - At 100, with a maximum age of 0s, the kubelet does not run image garbage collection at all.
       - Must stay above the effective C(imageGCLowThresholdPercent), given or already set.
+      - Must stay below the usage at which disk pressure eviction starts, 100 minus the effective
+        C(evictionHard) (and C(evictionSoft)) C(imagefs.available) percentage (85 with the kubelet's default
+        of 15%). At or above it the node gets DiskPressure first, the kubelet deletes every unused image at
+        once and evicts pods, and the gradual image garbage collection never runs; the module fails, naming
+        both numbers and the files they come from, without writing. The same for C(nodefs.available) only
+        warns, since it counts only where the image store is on the node's root filesystem, and so does an
+        absolute threshold such as C(10Gi), which cannot be compared with a percentage.
     type: int
   image_gc_low_threshold:
     description:
@@ -98,7 +105,10 @@ notes:
   - The kubelet's command-line flags (for example C(--image-gc-high-threshold)) override its configuration
     files; this module cannot see them. Check the running kubelet's C(/configz) after a restart.
   - Eviction under disk pressure (C(evictionHard) C(imagefs.available) / C(nodefs.available)) also deletes
-    unused images, whatever these settings are.
+    unused images, whatever these settings are. The thresholds are taken as the kubelet builds them - its
+    defaults when the main file has no C(evictionHard), exactly the main file's map otherwise (plus the defaults
+    it lacks with C(mergeDefaultEvictionSettings=true)), then each drop-in merged over it signal by signal - and
+    returned in RV(eviction).
   - A drop-in that sets a field to null is treated as not setting it.
 attributes:
   check_mode:
@@ -116,8 +126,8 @@ attributes:
 EXAMPLES = r"""
 - name: Keep pre-warmed images through the maintenance window (main config file)
   prewarm.k8s.kubelet_config:
-    image_gc_high_threshold: 95
-    image_gc_low_threshold: 90
+    image_gc_high_threshold: 80
+    image_gc_low_threshold: 70
     image_minimum_gc_age: 24h
     backup: true
   register: kubelet_gc
@@ -131,14 +141,14 @@ EXAMPLES = r"""
 - name: Same, as a drop-in file of the kubelet's --config-dir
   prewarm.k8s.kubelet_config:
     dropin_dir: /etc/kubernetes/kubelet.conf.d
-    image_gc_high_threshold: 95
-    image_gc_low_threshold: 90
+    image_gc_high_threshold: 80
+    image_gc_low_threshold: 70
     image_maximum_gc_age: 0s
 
 - name: Preview the change
   prewarm.k8s.kubelet_config:
     path: /etc/kubernetes/kubelet-config.json
-    image_gc_high_threshold: 100
+    image_gc_high_threshold: 84
   check_mode: true
   diff: true
 """
@@ -163,8 +173,8 @@ effective:
   returned: always
   type: dict
   sample:
-    imageGCHighThresholdPercent: 95
-    imageGCLowThresholdPercent: 90
+    imageGCHighThresholdPercent: 80
+    imageGCLowThresholdPercent: 70
     imageMinimumGCAge: 24h0m0s
     imageMaximumGCAge: 0s
 image_gc_disabled:
@@ -180,7 +190,7 @@ changes:
   sample:
     - field: imageGCHighThresholdPercent
       before: 85
-      after: 95
+      after: 80
 overridden:
   description: Settings given to this module that a file read later by the kubelet sets again (the module warns).
   returned: always
@@ -190,6 +200,23 @@ overridden:
     - field: imageGCHighThresholdPercent
       file: /etc/kubernetes/kubelet.conf.d/99-site.conf
       value: 85
+eviction:
+  description:
+    - The C(imagefs.available) and C(nodefs.available) eviction thresholds the kubelet will apply after a
+      restart (command-line flags excluded), each with the file it comes from, or C(kubelet default).
+      Thresholds of 0% and 100%, which the kubelet ignores, are left out.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - kind: evictionHard
+      signal: imagefs.available
+      value: 15%
+      source: kubelet default
+    - kind: evictionHard
+      signal: nodefs.available
+      value: 10%
+      source: kubelet default
 backup_file:
   description: The backup copy of the file, when O(backup=true) and the file changed.
   returned: changed and backup requested
@@ -199,7 +226,7 @@ msg:
   description: What was done.
   returned: always
   type: str
-  sample: "updated /var/lib/kubelet/config.yaml (imageGCHighThresholdPercent 85 -> 95); restart the kubelet to apply it"
+  sample: "updated /var/lib/kubelet/config.yaml (imageGCHighThresholdPercent 85 -> 80); restart the kubelet to apply it"
 """
 
 import os
@@ -324,10 +351,10 @@ def run(module):
     desired = kubelet_gc.desired_settings(module.params)
     warnings = []
     path, text, before, after, dropin = gather(module.params, warnings)
-    plan = kubelet_gc.plan_change(desired, path, text, before, after, dropin)
+    plan = kubelet_gc.plan_change(desired, path, text, before, after, dropin, main_path=module.params["path"])
     result = dict(changed=plan.changed, path=path, restart_required=plan.changed,
                   effective=plan.effective, image_gc_disabled=plan.image_gc_disabled,
-                  changes=plan.changes, overridden=plan.overridden,
+                  changes=plan.changes, overridden=plan.overridden, eviction=plan.eviction,
                   msg=describe(plan, path, module.check_mode))
     if module._diff:
         result["diff"] = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)

@@ -30,10 +30,13 @@ description:
     Admissions and releases refused with HTTP 429 (after the server's C(Retry-After), up to 10 requests)
     or 500/502/503/504, or whose connection failed (up to 4 requests), are sent again.
   - Before a node is admitted, with O(image_fs_check=true), its image filesystem is checked through the API
-    server's node proxy (the kubelet's C(/stats/summary), C(node.runtime.imageFs)). A node where the images it
-    lacks would bring usage to O(image_gc_high_threshold) percent or more is refused - it is not admitted and
-    stays marked, and the module fails naming it with the numbers - because the kubelet's image GC would then
-    delete images, possibly the ones just preloaded. Image sizes come from O(image_sizes), else from
+    server's node proxy (the kubelet's C(/stats/summary), C(node.runtime.imageFs), and its C(/configz) for the
+    thresholds it runs with). A node where the images it lacks would bring usage to the kubelet's
+    C(imageGCHighThresholdPercent) or more, or its available space to the C(imagefs.available) eviction
+    threshold (hard or soft; C(nodefs.available) too where the stats give the image filesystem the node's own
+    capacity) or less, is refused - it is not admitted and stays marked, and the module fails naming it with the
+    numbers - because the kubelet's image GC would then delete images, possibly the ones just preloaded, or the
+    node would get DiskPressure. O(image_gc_high_threshold) stands in where C(/configz) cannot be read. Image sizes come from O(image_sizes), else from
     C(status.images) of any node that already holds the image. Unknown sizes and unreadable stats (a node
     without a kubelet, a proxy that is not allowed) give a warning, not a refusal.
   - A node that would get no preloader pod even when admitted (it does not match the DaemonSet's node selector,
@@ -92,8 +95,10 @@ options:
     default: true
   image_gc_high_threshold:
     description:
-      - The kubelet's C(imageGCHighThresholdPercent) on these nodes (set by M(prewarm.k8s.kubelet_config)); a node is
-        refused when the images it lacks would bring its image filesystem usage to this percentage or more.
+      - The kubelet's C(imageGCHighThresholdPercent) on these nodes (set by M(prewarm.k8s.kubelet_config)), used for a
+        node whose C(/configz) cannot be read (the module warns); a node is refused when the images it lacks would
+        bring its image filesystem usage to this percentage or more. Where C(/configz) can be read, the kubelet's own
+        value is used instead.
       - V(100) means the kubelet's image GC is off; then only images that do not fit at all refuse a node.
     type: int
     default: 85
@@ -455,15 +460,28 @@ class NodeActions(object):
         self.warnings.extend(plan["warnings"])
 
 
-def read_image_fs(core, name, timeout):
-    """(stats summary or None, warning or None) for one node, through the API server's node proxy."""
+def _read_kubelet(core, name, path, what, timeout):
+    """(decoded JSON or None, problem or None): one kubelet endpoint through the API server's node proxy."""
     try:
-        response = core.connect_get_node_proxy_with_path(name, "stats/summary", _preload_content=False, _request_timeout=timeout)
+        response = core.connect_get_node_proxy_with_path(name, path, _preload_content=False, _request_timeout=timeout)
         return json.loads(response.data), None
     except k8s_client.ApiException as exc:
-        return None, describe_api_exception(exc, "reading the kubelet stats summary of node %s" % name)
+        return None, describe_api_exception(exc, "reading the kubelet %s of node %s" % (what, name))
     except Exception as exc:  # a kubelet that answers slowly or not with JSON
-        return None, "reading the kubelet stats summary of node %s: %s" % (name, exc)
+        return None, "reading the kubelet %s of node %s: %s" % (what, name, exc)
+
+
+def read_image_fs(core, name, timeout):
+    """(stats summary or None, kubeletconfig of /configz or None, problems) for one node.
+
+    /configz gives the image GC and eviction thresholds the kubelet runs with (flags included).
+    """
+    summary, problem = _read_kubelet(core, name, "stats/summary", "stats summary", timeout)
+    if summary is None:
+        return None, None, [problem]
+    configz, config_problem = _read_kubelet(core, name, "configz", "configuration (/configz)", timeout)
+    kubelet_config = (configz or {}).get("kubeletconfig") if isinstance(configz, dict) else None
+    return summary, kubelet_config, [config_problem] if config_problem else []
 
 
 def refusals(core, params, names, node_items, pod_spec, refs, given_sizes):
@@ -482,18 +500,25 @@ def refusals(core, params, names, node_items, pod_spec, refs, given_sizes):
     lacking = dict((name, missing) for name, missing in lacking.items() if missing)
     sizes = image_sizes(refs, node_items, given_sizes)
     reads = run_concurrently(lambda name: read_image_fs(core, name, params["request_timeout"]), list(lacking), params["workers"])
-    unreadable = []
-    for name, (summary, problem), _exc in reads:
-        refusal, notes = image_fs_verdict(summary, lacking[name], sizes, params["image_gc_high_threshold"])
+    unreadable, no_config = [], []
+    for name, (summary, kubelet_config, problems), _exc in reads:
+        refusal, notes = image_fs_verdict(summary, lacking[name], sizes, params["image_gc_high_threshold"],
+                                          kubelet_config=kubelet_config)
         if refusal:
             refused[name] = refusal
-        if problem:
-            unreadable.append("%s (%s)" % (name, problem))
-        else:
-            warnings.extend("node %s: %s" % (name, note) for note in notes)
+        if summary is None:
+            unreadable.append("%s (%s)" % (name, problems[0]))
+            continue
+        if problems:
+            no_config.append("%s (%s)" % (name, problems[0]))
+        warnings.extend("node %s: %s" % (name, note) for note in notes)
     if unreadable:
         warnings.append("image filesystem not checked on %d node(s), their stats are unreadable: %s"
                         % (len(unreadable), "; ".join(unreadable[:MAX_NODES_IN_MESSAGE])))
+    if no_config:
+        warnings.append("kubelet configuration unreadable on %d node(s), so their disk check used image_gc_high_threshold "
+                        "%d and no eviction threshold: %s"
+                        % (len(no_config), params["image_gc_high_threshold"], "; ".join(no_config[:MAX_NODES_IN_MESSAGE])))
     return refused, warnings
 
 

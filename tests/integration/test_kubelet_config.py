@@ -31,6 +31,18 @@ def live_gc_settings(core_v1, node):
     return {field: live[field] for field in GC_FIELDS}
 
 
+def live_disk_eviction(core_v1, node):
+    """{(kind, signal): value} of the running kubelet's imagefs/nodefs.available eviction thresholds (/configz)."""
+    response = core_v1.connect_get_node_proxy_with_path(node, "configz", _preload_content=False, _request_timeout=30)
+    live = json.loads(response.data)["kubeletconfig"]
+    return {(kind, signal): value for kind in ("evictionHard", "evictionSoft") for signal, value in (live.get(kind) or {}).items()
+            if signal in ("imagefs.available", "nodefs.available") and value not in ("0%", "100%")}
+
+
+def _disk_eviction(thresholds):
+    return {(t["kind"], t["signal"]): t["value"] for t in thresholds}
+
+
 def _ready_since(node, since):
     """Ready, as posted by a kubelet that reported at or after `since` (the restarted one)."""
     return any(c.type == "Ready" and c.status == "True" and c.last_heartbeat_time >= since
@@ -151,7 +163,7 @@ def _without_gc_lines(text):
 def test_main_file_settings_are_what_the_restarted_kubelet_runs(kubelet, core_v1, real_node):
     before_text = _read(kubelet.config_path).decode()
     before_mode = os.stat(kubelet.config_path).st_mode
-    args = {"path": kubelet.config_path, "image_gc_high_threshold": 95, "image_gc_low_threshold": 90,
+    args = {"path": kubelet.config_path, "image_gc_high_threshold": 92, "image_gc_low_threshold": 88,
             "image_minimum_gc_age": "24h", "image_maximum_gc_age": "168h", "backup": True}
 
     result = run_module("kubelet_config", args)
@@ -159,7 +171,7 @@ def test_main_file_settings_are_what_the_restarted_kubelet_runs(kubelet, core_v1
     assert not result.get("failed"), result
     assert result["changed"] and result["restart_required"]
     assert result["path"] == kubelet.config_path
-    expected = {"imageGCHighThresholdPercent": 95, "imageGCLowThresholdPercent": 90,
+    expected = {"imageGCHighThresholdPercent": 92, "imageGCLowThresholdPercent": 88,
                 "imageMinimumGCAge": "24h0m0s", "imageMaximumGCAge": "168h0m0s"}
     assert result["effective"] == expected
     assert _read(result["backup_file"]).decode() == before_text
@@ -170,7 +182,7 @@ def test_main_file_settings_are_what_the_restarted_kubelet_runs(kubelet, core_v1
     before_doc, after_doc = yaml.safe_load(before_text), yaml.safe_load(after_text)
     assert {k: v for k, v in after_doc.items() if k not in GC_FIELDS} == \
         {k: v for k, v in before_doc.items() if k not in GC_FIELDS}
-    assert {k: after_doc[k] for k in GC_FIELDS} == {"imageGCHighThresholdPercent": 95, "imageGCLowThresholdPercent": 90,
+    assert {k: after_doc[k] for k in GC_FIELDS} == {"imageGCHighThresholdPercent": 92, "imageGCLowThresholdPercent": 88,
                                                     "imageMinimumGCAge": "24h", "imageMaximumGCAge": "168h"}
     assert os.stat(kubelet.config_path).st_mode == before_mode
 
@@ -183,27 +195,28 @@ def test_main_file_settings_are_what_the_restarted_kubelet_runs(kubelet, core_v1
     # The kubelet accepts the file and runs with exactly what the module predicted.
     kubelet.restart()
     assert live_gc_settings(core_v1, real_node) == expected
+    assert _disk_eviction(result["eviction"]) == live_disk_eviction(core_v1, real_node)
 
 
 def test_dropin_settings_are_what_the_restarted_kubelet_runs(kubelet, core_v1, real_node):
     main_before = _read(kubelet.config_path)
     dropin_path = os.path.join(kubelet.dropin_dir, DROPIN_NAME)
-    args = {"path": kubelet.config_path, "dropin_dir": kubelet.dropin_dir, "image_gc_high_threshold": 97,
-            "image_gc_low_threshold": 93, "image_minimum_gc_age": "36h", "image_maximum_gc_age": "72h"}
+    args = {"path": kubelet.config_path, "dropin_dir": kubelet.dropin_dir, "image_gc_high_threshold": 93,
+            "image_gc_low_threshold": 89, "image_minimum_gc_age": "36h", "image_maximum_gc_age": "72h"}
 
     result = run_module("kubelet_config", args)
 
     assert not result.get("failed"), result
     assert result["changed"] and result["restart_required"]
     assert result["path"] == dropin_path
-    expected = {"imageGCHighThresholdPercent": 97, "imageGCLowThresholdPercent": 93,
+    expected = {"imageGCHighThresholdPercent": 93, "imageGCLowThresholdPercent": 89,
                 "imageMinimumGCAge": "36h0m0s", "imageMaximumGCAge": "72h0m0s"}
     assert result["effective"] == expected
     assert _read(kubelet.config_path) == main_before  # drop-in mode never touches the main file
     assert os.stat(dropin_path).st_mode & 0o777 == 0o644
     assert yaml.safe_load(_read(dropin_path)) == {
         "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-        "imageGCHighThresholdPercent": 97, "imageGCLowThresholdPercent": 93,
+        "imageGCHighThresholdPercent": 93, "imageGCLowThresholdPercent": 89,
         "imageMinimumGCAge": "36h", "imageMaximumGCAge": "72h"}
 
     dropin_text = _read(dropin_path)
@@ -215,15 +228,41 @@ def test_dropin_settings_are_what_the_restarted_kubelet_runs(kubelet, core_v1, r
     # The main file now also sets the high threshold; the kubelet reads the drop-in after it, so the module
     # warns that this has no effect, and the restarted kubelet below shows that it indeed has none.
     shadowed = run_module("kubelet_config", {"path": kubelet.config_path, "dropin_dir": kubelet.dropin_dir, "target": "config",
-                                             "image_gc_high_threshold": 96})
+                                             "image_gc_high_threshold": 94})
     assert not shadowed.get("failed"), shadowed
     assert shadowed["changed"]
-    assert shadowed["overridden"] == [{"field": "imageGCHighThresholdPercent", "file": dropin_path, "value": 97}]
+    assert shadowed["overridden"] == [{"field": "imageGCHighThresholdPercent", "file": dropin_path, "value": 93}]
     assert shadowed["effective"] == expected
     assert any(dropin_path in w and "no effect" in w for w in shadowed.get("warnings", [])), shadowed
 
     kubelet.restart()
     assert live_gc_settings(core_v1, real_node) == expected
+
+
+def test_eviction_thresholds_are_read_as_the_kubelet_merges_them(kubelet, core_v1, real_node):
+    # A site drop-in read before ours raises imagefs.available to 12% and drops nodefs.available (null removes a
+    # signal in a JSON merge patch): disk pressure now starts at 88% usage.
+    os.makedirs(kubelet.dropin_dir, exist_ok=True)
+    site = os.path.join(kubelet.dropin_dir, "40-site-eviction.conf")
+    with open(site, "w", encoding="utf-8") as handle:
+        handle.write("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+                     "evictionHard:\n  imagefs.available: 12%\n  nodefs.available: null\n")
+    args = {"path": kubelet.config_path, "dropin_dir": kubelet.dropin_dir, "image_gc_high_threshold": 88,
+            "image_gc_low_threshold": 80}
+    before = _snapshot(kubelet.config_path, kubelet.dropin_dir)
+
+    refused = run_module("kubelet_config", args)
+
+    assert refused.get("failed"), refused
+    assert "imageGCHighThresholdPercent 88" in refused["msg"] and "evictionHard imagefs.available<12%% (from %s)" % site in refused["msg"]
+    assert _snapshot(kubelet.config_path, kubelet.dropin_dir) == before
+
+    result = run_module("kubelet_config", dict(args, image_gc_high_threshold=87))
+    assert not result.get("failed"), result
+    assert _disk_eviction(result["eviction"]) == {("evictionHard", "imagefs.available"): "12%"}
+    # The restarted kubelet runs with exactly the thresholds the module computed.
+    kubelet.restart()
+    assert live_disk_eviction(core_v1, real_node) == _disk_eviction(result["eviction"])
 
 
 @pytest.mark.parametrize("mode, args, named", [
@@ -240,6 +279,9 @@ def test_dropin_settings_are_what_the_restarted_kubelet_runs(kubelet, core_v1, r
     # A drop-in is checked against the main file it overrides (high 85 there) and the kubelet's defaults (min age 2m).
     pytest.param("dropin", {"image_gc_low_threshold": 85}, "imageGCHighThresholdPercent 85", id="dropin-low-equal-to-high-of-main-file"),
     pytest.param("dropin", {"image_maximum_gc_age": "1m"}, "imageMinimumGCAge 2m0s", id="dropin-max-age-below-default-min-age"),
+    # The test kubelet's evictionHard has imagefs.available 5%: disk pressure from 95% usage on.
+    pytest.param("config", {"image_gc_high_threshold": 95}, "is at or above 95%", id="high-at-imagefs-eviction"),
+    pytest.param("dropin", {"image_gc_high_threshold": 100}, "evictionHard imagefs.available<5%", id="dropin-gc-off-above-eviction"),
 ])
 def test_bad_values_fail_before_writing_anything(kubelet, mode, args, named):
     module_args = dict(args, path=kubelet.config_path)
@@ -256,7 +298,7 @@ def test_bad_values_fail_before_writing_anything(kubelet, mode, args, named):
 
 @pytest.mark.parametrize("mode", ["config", "dropin"])
 def test_check_mode_reports_the_change_and_writes_nothing(kubelet, mode):
-    args = {"path": kubelet.config_path, "image_gc_high_threshold": 99, "image_maximum_gc_age": "48h"}
+    args = {"path": kubelet.config_path, "image_gc_high_threshold": 94, "image_maximum_gc_age": "48h"}
     if mode == "dropin":
         args["dropin_dir"] = kubelet.dropin_dir
     mtime = os.stat(kubelet.config_path).st_mtime_ns
@@ -266,6 +308,6 @@ def test_check_mode_reports_the_change_and_writes_nothing(kubelet, mode):
     assert not result.get("failed"), result
     assert result["changed"] and result["restart_required"]
     assert result["msg"].startswith("would update")
-    assert "imageGCHighThresholdPercent: 99" in result["diff"]["after"]
+    assert "imageGCHighThresholdPercent: 94" in result["diff"]["after"]
     assert kubelet.files_unchanged()
     assert os.stat(kubelet.config_path).st_mtime_ns == mtime

@@ -113,3 +113,44 @@ def test_unreadable_stats_warn_and_never_refuse(stats, why):
     refusal, warnings = image_fs_verdict(stats, [BIG], {BIG: 500 * GIB}, 85)
     assert refusal is None
     assert len(warnings) == 1 and why in warnings[0]
+
+
+# --- the kubelet's own thresholds, from its /configz ---------------------------------------
+
+
+def summary_with_node_fs(capacity, available, node_fs_capacity):
+    stats = summary(capacity, available)
+    stats["node"]["fs"] = {"capacityBytes": node_fs_capacity, "availableBytes": available}
+    return stats
+
+
+def test_the_kubelets_own_high_threshold_replaces_the_option():
+    config = {"imageGCHighThresholdPercent": 78, "evictionHard": {}}
+    refusal, _warnings = image_fs_verdict(summary(100 * GIB, 25 * GIB), [BIG], {BIG: 4 * GIB}, 85, kubelet_config=config)
+    assert refusal.startswith("preloading would bring image filesystem usage to 79%, at or above image_gc_high_threshold 78% "
+                              "(the kubelet's /configz)")
+    assert image_fs_verdict(summary(100 * GIB, 25 * GIB), [BIG], {BIG: 2 * GIB}, 85, kubelet_config=config) == (None, [])
+
+
+def test_a_pull_into_imagefs_eviction_is_refused_even_with_gc_off():
+    config = {"imageGCHighThresholdPercent": 100, "evictionHard": {"imagefs.available": "15%", "memory.available": "100Mi"}}
+    refusal, _warnings = image_fs_verdict(summary(100 * GIB, 20 * GIB), [BIG], {BIG: 5 * GIB}, 85, kubelet_config=config)
+    assert refusal.startswith("preloading would leave 15.0 GiB available on the image filesystem, at or below the "
+                              "evictionHard imagefs.available<15% (from the kubelet's /configz)")
+    assert image_fs_verdict(summary(100 * GIB, 20 * GIB), [BIG], {BIG: 4 * GIB}, 85, kubelet_config=config) == (None, [])
+
+
+def test_soft_and_absolute_thresholds_count():
+    config = {"imageGCHighThresholdPercent": 100, "evictionSoft": {"imagefs.available": "30Gi"}}
+    refusal, _warnings = image_fs_verdict(summary(100 * GIB, 40 * GIB), [BIG], {BIG: 11 * GIB}, 85, kubelet_config=config)
+    assert "evictionSoft imagefs.available<30Gi" in refusal
+    assert image_fs_verdict(summary(100 * GIB, 40 * GIB), [BIG], {BIG: 9 * GIB}, 85, kubelet_config=config) == (None, [])
+
+
+def test_nodefs_counts_only_where_the_image_store_is_the_nodes_filesystem():
+    config = {"imageGCHighThresholdPercent": 100, "evictionHard": {"nodefs.available": "30%", "imagefs.available": "5%"}}
+    separate = summary_with_node_fs(100 * GIB, 40 * GIB, 50 * GIB)
+    assert image_fs_verdict(separate, [BIG], {BIG: 20 * GIB}, 85, kubelet_config=config) == (None, [])
+    shared = summary_with_node_fs(100 * GIB, 40 * GIB, 100 * GIB)
+    refusal, _warnings = image_fs_verdict(shared, [BIG], {BIG: 20 * GIB}, 85, kubelet_config=config)
+    assert "evictionHard nodefs.available<30%" in refusal

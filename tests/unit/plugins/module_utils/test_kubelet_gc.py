@@ -44,8 +44,8 @@ def desired(**given):
 # --- options -------------------------------------------------------------------------------
 
 def test_desired_keeps_only_given_options_in_field_names():
-    assert desired(image_gc_high_threshold=95, image_maximum_gc_age=" 0s ") == OrderedDict(
-        [("imageGCHighThresholdPercent", 95), ("imageMaximumGCAge", "0s")])
+    assert desired(image_gc_high_threshold=82, image_maximum_gc_age=" 0s ") == OrderedDict(
+        [("imageGCHighThresholdPercent", 82), ("imageMaximumGCAge", "0s")])
 
 
 @pytest.mark.parametrize("given, message", [
@@ -98,15 +98,15 @@ def test_pending_updates_compares_meaning_not_spelling():
 
 def test_effective_uses_defaults_then_last_file_wins_and_null_is_absent():
     layers = [(MAIN, {"imageGCHighThresholdPercent": 90, "imageMinimumGCAge": "5m"}),
-              ("a.conf", {"imageGCHighThresholdPercent": 95, "imageMinimumGCAge": None}),
+              ("a.conf", {"imageGCHighThresholdPercent": 82, "imageMinimumGCAge": None}),
               ("b.conf", {"imageGCLowThresholdPercent": 60})]
     effective = kubelet_gc.effective_settings(layers)
-    assert effective["imageGCHighThresholdPercent"] == (95, "a.conf")
+    assert effective["imageGCHighThresholdPercent"] == (82, "a.conf")
     assert effective["imageGCLowThresholdPercent"] == (60, "b.conf")
     assert effective["imageMinimumGCAge"] == (5 * 60 * 10 ** 9, MAIN)
     assert effective["imageMaximumGCAge"] == (0, kubelet_gc.KUBELET_DEFAULT)
     assert kubelet_gc.describe_effective(effective) == OrderedDict([
-        ("imageGCHighThresholdPercent", 95), ("imageGCLowThresholdPercent", 60),
+        ("imageGCHighThresholdPercent", 82), ("imageGCLowThresholdPercent", 60),
         ("imageMinimumGCAge", "5m0s"), ("imageMaximumGCAge", "0s")])
 
 
@@ -172,23 +172,23 @@ def test_split_dropins_follows_the_kubelet_walk_order():
 # --- plan ----------------------------------------------------------------------------------
 
 def test_main_file_edit_keeps_everything_else():
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=95, image_gc_low_threshold=90), MAIN, MAIN_TEXT, [], [], False)
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=82, image_gc_low_threshold=75), MAIN, MAIN_TEXT, [], [], False)
     assert plan.changed
-    assert plan.after == MAIN_TEXT.replace("Percent: 85", "Percent: 95") + "imageGCLowThresholdPercent: 90\n"
+    assert plan.after == MAIN_TEXT.replace("Percent: 85", "Percent: 82") + "imageGCLowThresholdPercent: 75\n"
     assert plan.before == MAIN_TEXT
-    assert plan.changes == [{"field": "imageGCHighThresholdPercent", "before": 85, "after": 95},
-                            {"field": "imageGCLowThresholdPercent", "before": None, "after": 90}]
-    assert plan.effective["imageGCLowThresholdPercent"] == 90
+    assert plan.changes == [{"field": "imageGCHighThresholdPercent", "before": 85, "after": 82},
+                            {"field": "imageGCLowThresholdPercent", "before": None, "after": 75}]
+    assert plan.effective["imageGCLowThresholdPercent"] == 75
     assert plan.warnings == []
     assert not plan.image_gc_disabled
 
 
 def test_second_run_is_not_a_change():
-    wanted = desired(image_gc_high_threshold=95, image_minimum_gc_age="24h", image_maximum_gc_age="0s")
+    wanted = desired(image_gc_high_threshold=82, image_minimum_gc_age="24h", image_maximum_gc_age="0s")
     first = kubelet_gc.plan_change(wanted, MAIN, MAIN_TEXT, [], [], False)
     second = kubelet_gc.plan_change(wanted, MAIN, first.after, [], [], False)
     assert not second.changed and second.after == first.after and second.changes == []
-    equivalent = desired(image_gc_high_threshold=95, image_minimum_gc_age="1440m", image_maximum_gc_age="0")
+    equivalent = desired(image_gc_high_threshold=82, image_minimum_gc_age="1440m", image_maximum_gc_age="0")
     assert not kubelet_gc.plan_change(equivalent, MAIN, first.after, [], [], False).changed
 
 
@@ -207,7 +207,7 @@ def test_json_main_file_stays_json():
 ])
 def test_main_file_must_be_a_kubelet_configuration(text, message):
     with pytest.raises(InvalidInput, match=message):
-        kubelet_gc.plan_change(desired(image_gc_high_threshold=95), MAIN, text, [], [], False)
+        kubelet_gc.plan_change(desired(image_gc_high_threshold=82), MAIN, text, [], [], False)
 
 
 def test_low_is_checked_against_the_high_value_already_in_the_file():
@@ -221,24 +221,24 @@ def test_low_is_checked_against_the_kubelet_default_high():
 
 
 def test_main_file_without_kind_is_edited_with_a_warning():
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=95), MAIN, "port: 10250\n", [], [], False)
-    assert plan.after == "port: 10250\nimageGCHighThresholdPercent: 95\n"
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=82), MAIN, "port: 10250\n", [], [], False)
+    assert plan.after == "port: 10250\nimageGCHighThresholdPercent: 82\n"
     assert any("has no kind" in w for w in plan.warnings)
 
 
 def test_flow_style_file_is_rewritten_in_full_with_a_warning():
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=95), MAIN, "{kind: KubeletConfiguration, port: 1}\n", [], [], False)
-    assert yaml.safe_load(plan.after) == {"kind": "KubeletConfiguration", "port": 1, "imageGCHighThresholdPercent": 95}
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=82), MAIN, "{kind: KubeletConfiguration, port: 1}\n", [], [], False)
+    assert yaml.safe_load(plan.after) == {"kind": "KubeletConfiguration", "port": 1, "imageGCHighThresholdPercent": 82}
     assert any("written out in full" in w for w in plan.warnings)
 
 
 def test_new_dropin_gets_header_api_version_and_kind():
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=95, image_gc_low_threshold=90), OURS, None,
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=82, image_gc_low_threshold=75), OURS, None,
                                   [(MAIN, yaml.safe_load(MAIN_TEXT))], [], True)
     assert plan.changed and plan.before == ""
     assert plan.after == kubelet_gc.DROPIN_HEADER + (
         "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-        "imageGCHighThresholdPercent: 95\nimageGCLowThresholdPercent: 90\n")
+        "imageGCHighThresholdPercent: 82\nimageGCLowThresholdPercent: 75\n")
     assert [c["field"] for c in plan.changes] == ["imageGCHighThresholdPercent", "imageGCLowThresholdPercent"]
 
 
@@ -250,14 +250,14 @@ def test_empty_dropin_is_filled_and_second_run_is_stable():
 
 
 def test_dropin_without_kind_gets_it_added():
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=95), OURS, "imageGCHighThresholdPercent: 95\n", [], [], True)
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=82), OURS, "imageGCHighThresholdPercent: 82\n", [], [], True)
     assert plan.changed and plan.changes == []
     assert yaml.safe_load(plan.after)["kind"] == kubelet_gc.KIND
 
 
 def test_dropin_read_later_overriding_ours_is_reported():
     later = [("/d/99-site.conf", {"imageGCHighThresholdPercent": 80, "imageGCLowThresholdPercent": 50})]
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=95), OURS, None, [], later, True)
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=82), OURS, None, [], later, True)
     assert plan.overridden == [{"field": "imageGCHighThresholdPercent", "file": "/d/99-site.conf", "value": 80}]
     assert plan.effective["imageGCHighThresholdPercent"] == 80
     assert any("/d/99-site.conf sets imageGCHighThresholdPercent to 80" in w and "has no effect" in w for w in plan.warnings)
@@ -272,9 +272,9 @@ def test_main_file_change_overridden_by_any_dropin():
 
 def test_earlier_dropins_are_overridden_by_ours_silently():
     earlier = [(MAIN, {"imageGCHighThresholdPercent": 70}), ("/d/10.conf", {"imageGCHighThresholdPercent": 75})]
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=95, image_gc_low_threshold=90), OURS, None, earlier, [], True)
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=82, image_gc_low_threshold=75), OURS, None, earlier, [], True)
     assert plan.overridden == [] and plan.warnings == []
-    assert plan.effective["imageGCHighThresholdPercent"] == 95
+    assert plan.effective["imageGCHighThresholdPercent"] == 82
 
 
 def test_a_later_dropin_making_the_result_invalid_is_refused():
@@ -290,5 +290,33 @@ def test_feature_gate_turned_off_in_the_main_file_is_refused():
 
 
 def test_high_100_disables_image_gc():
-    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=100), MAIN, MAIN_TEXT, [], [], False)
+    # Only where imagefs eviction is off: else disk pressure would always come before image GC.
+    text = MAIN_TEXT.replace("imagefs.available: 10%", 'imagefs.available: "0%"')
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=100), MAIN, text, [], [], False)
     assert plan.image_gc_disabled
+
+
+def test_a_high_threshold_at_the_eviction_threshold_is_refused_before_writing():
+    # MAIN_TEXT's evictionHard: imagefs.available 10%, so disk pressure starts at 90% usage.
+    with pytest.raises(InvalidInput) as caught:
+        kubelet_gc.plan_change(desired(image_gc_high_threshold=90), MAIN, MAIN_TEXT, [], [], False)
+    assert caught.value.msg.startswith("nothing was changed: imageGCHighThresholdPercent 90 (from %s) is at or above 90%%" % MAIN)
+    assert "evictionHard imagefs.available<10%% (from %s)" % MAIN in caught.value.msg
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=89), MAIN, MAIN_TEXT, [], [], False)
+    assert plan.changed and plan.eviction == [{"kind": "evictionHard", "signal": "imagefs.available", "value": "10%", "source": MAIN}]
+
+
+def test_a_dropin_is_checked_against_the_kubelet_default_eviction_of_a_main_file_without_one():
+    main = (MAIN, {"kind": "KubeletConfiguration"})
+    with pytest.raises(InvalidInput, match=r"at or above 85%, .*evictionHard imagefs.available<15% \(from kubelet default\)"):
+        kubelet_gc.plan_change(desired(image_gc_high_threshold=85), OURS, None, [main], [], True, main_path=MAIN)
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=84), OURS, None, [main], [], True, main_path=MAIN)
+    assert [(t["signal"], t["value"]) for t in plan.eviction] == [("nodefs.available", "10%"), ("imagefs.available", "15%")]
+    assert plan.warnings == []
+
+
+def test_a_high_threshold_another_file_sets_only_warns():
+    later = [("/etc/kubernetes/kubelet.conf.d/99-site.conf", {"imageGCHighThresholdPercent": 95})]
+    plan = kubelet_gc.plan_change(desired(image_gc_high_threshold=80), OURS, None, [(MAIN, {})], later, True, main_path=MAIN)
+    assert any(w.startswith("imageGCHighThresholdPercent 95 (from /etc/kubernetes/kubelet.conf.d/99-site.conf) is at or above 85%")
+               for w in plan.warnings)

@@ -51,16 +51,16 @@ def config(tmp_path):
 
 
 def test_edits_main_file_keeping_the_rest_then_is_idempotent(capsys, config):
-    args = dict(path=str(config), image_gc_high_threshold=95, image_gc_low_threshold=90, image_minimum_gc_age="24h")
+    args = dict(path=str(config), image_gc_high_threshold=82, image_gc_low_threshold=75, image_minimum_gc_age="24h")
     first = run_module(capsys, diff=True, **args)
     assert first["rc"] == 0 and first["changed"] and first["restart_required"]
-    assert config.read_text() == CONFIG.replace("85 # default", "95 # default") + (
-        'imageGCLowThresholdPercent: 90\nimageMinimumGCAge: "24h"\n')
+    assert config.read_text() == CONFIG.replace("85 # default", "82 # default") + (
+        'imageGCLowThresholdPercent: 75\nimageMinimumGCAge: "24h"\n')
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # mode kept by the atomic rename
     assert first["diff"]["before"] == CONFIG and first["diff"]["after"] == config.read_text()
-    assert first["effective"] == {"imageGCHighThresholdPercent": 95, "imageGCLowThresholdPercent": 90,
+    assert first["effective"] == {"imageGCHighThresholdPercent": 82, "imageGCLowThresholdPercent": 75,
                                   "imageMinimumGCAge": "24h0m0s", "imageMaximumGCAge": "0s"}
-    assert "imageGCHighThresholdPercent 85 -> 95" in first["msg"]
+    assert "imageGCHighThresholdPercent 85 -> 82" in first["msg"]
     assert [p.name for p in config.parent.iterdir()] == ["config.yaml"]  # no temp file left behind
 
     args["image_minimum_gc_age"] = "1440m"  # the same age spelled differently
@@ -70,22 +70,22 @@ def test_edits_main_file_keeping_the_rest_then_is_idempotent(capsys, config):
 
 
 def test_check_mode_reports_without_writing(capsys, config):
-    result = run_module(capsys, check_mode=True, diff=True, path=str(config), image_gc_high_threshold=100)
-    assert result["changed"] and result["restart_required"] and result["image_gc_disabled"]
+    result = run_module(capsys, check_mode=True, diff=True, path=str(config), image_gc_high_threshold=84)
+    assert result["changed"] and result["restart_required"] and not result["image_gc_disabled"]
     assert result["msg"].startswith("would update")
-    assert "imageGCHighThresholdPercent: 100 # default" in result["diff"]["after"]
+    assert "imageGCHighThresholdPercent: 84 # default" in result["diff"]["after"]
     assert config.read_text() == CONFIG
 
 
 def test_backup_is_made_only_when_changing(capsys, config):
-    result = run_module(capsys, path=str(config), image_gc_high_threshold=95, backup=True)
+    result = run_module(capsys, path=str(config), image_gc_high_threshold=82, backup=True)
     assert open(result["backup_file"]).read() == CONFIG
-    again = run_module(capsys, path=str(config), image_gc_high_threshold=95, backup=True)
+    again = run_module(capsys, path=str(config), image_gc_high_threshold=82, backup=True)
     assert "backup_file" not in again
 
 
 def test_bad_value_fails_naming_it_and_writes_nothing(capsys, config):
-    result = run_module(capsys, path=str(config), image_gc_high_threshold=95, image_maximum_gc_age="1day")
+    result = run_module(capsys, path=str(config), image_gc_high_threshold=82, image_maximum_gc_age="1day")
     assert result["failed"] and "image_maximum_gc_age: unknown unit 'day'" in result["msg"]
     result = run_module(capsys, path=str(config), image_gc_low_threshold=85)
     assert result["failed"] and "imageGCLowThresholdPercent 85" in result["msg"]
@@ -93,24 +93,24 @@ def test_bad_value_fails_naming_it_and_writes_nothing(capsys, config):
 
 
 def test_missing_main_file_fails(capsys, tmp_path):
-    result = run_module(capsys, path=str(tmp_path / "nope.yaml"), image_gc_high_threshold=95)
+    result = run_module(capsys, path=str(tmp_path / "nope.yaml"), image_gc_high_threshold=82)
     assert result["failed"] and "does not exist" in result["msg"]
 
 
 def test_dropin_is_created_and_later_dropins_are_reported(capsys, config, tmp_path):
     dropins = tmp_path / "kubelet.conf.d"
-    result = run_module(capsys, path=str(config), dropin_dir=str(dropins), image_gc_high_threshold=95, image_gc_low_threshold=90)
+    result = run_module(capsys, path=str(config), dropin_dir=str(dropins), image_gc_high_threshold=82, image_gc_low_threshold=75)
     ours = dropins / "90-prewarm-image-gc.conf"
     assert result["changed"] and result["path"] == str(ours)
     assert stat.S_IMODE(ours.stat().st_mode) == 0o644
     assert yaml.safe_load(ours.read_text()) == {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-                                                "imageGCHighThresholdPercent": 95, "imageGCLowThresholdPercent": 90}
+                                                "imageGCHighThresholdPercent": 82, "imageGCLowThresholdPercent": 75}
     assert config.read_text() == CONFIG  # the main file is only read in drop-in mode
 
     (dropins / "99-site.conf").write_text('{"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration", '
                                           '"imageGCLowThresholdPercent": 70}')
     (dropins / "README.md").write_text("not read by the kubelet: imageGCLowThresholdPercent: 1")
-    again = run_module(capsys, path=str(config), dropin_dir=str(dropins), image_gc_high_threshold=95, image_gc_low_threshold=90)
+    again = run_module(capsys, path=str(config), dropin_dir=str(dropins), image_gc_high_threshold=82, image_gc_low_threshold=75)
     assert not again["changed"]
     assert again["overridden"] == [{"field": "imageGCLowThresholdPercent", "file": str(dropins / "99-site.conf"), "value": 70}]
     assert again["effective"]["imageGCLowThresholdPercent"] == 70
@@ -129,7 +129,7 @@ def test_main_file_target_with_dropin_dir_warns_about_overrides(capsys, config, 
     dropins = tmp_path / "d"
     dropins.mkdir()
     (dropins / "10.conf").write_text("kind: KubeletConfiguration\nimageGCHighThresholdPercent: 88\n")
-    result = run_module(capsys, path=str(config), dropin_dir=str(dropins), target="config", image_gc_high_threshold=95)
+    result = run_module(capsys, path=str(config), dropin_dir=str(dropins), target="config", image_gc_high_threshold=82)
     assert result["path"] == str(config) and result["changed"]
     assert result["effective"]["imageGCHighThresholdPercent"] == 88
     assert result["overridden"][0]["file"] == str(dropins / "10.conf")
@@ -138,32 +138,32 @@ def test_main_file_target_with_dropin_dir_warns_about_overrides(capsys, config, 
 def test_symlinked_config_keeps_the_link(capsys, config, tmp_path):
     link = tmp_path / "link.yaml"
     link.symlink_to(config)
-    result = run_module(capsys, path=str(link), image_gc_high_threshold=95)
+    result = run_module(capsys, path=str(link), image_gc_high_threshold=82)
     assert result["changed"] and link.is_symlink()
-    assert "imageGCHighThresholdPercent: 95" in config.read_text()
+    assert "imageGCHighThresholdPercent: 82" in config.read_text()
 
 
 def test_dropin_without_kind_is_reported(capsys, config, tmp_path):
     dropins = tmp_path / "d"
     dropins.mkdir()
     (dropins / "10-old.conf").write_text("maxPods: 200\n")
-    result = run_module(capsys, path=str(config), dropin_dir=str(dropins), image_gc_high_threshold=95)
+    result = run_module(capsys, path=str(config), dropin_dir=str(dropins), image_gc_high_threshold=82)
     assert result["changed"]
     assert "10-old.conf has no apiVersion and kind" in json.dumps(result["warnings"])
 
 
 def test_invalid_dropin_name_fails(capsys, tmp_path):
-    result = run_module(capsys, dropin_dir=str(tmp_path), dropin_name="prewarm.yaml", image_gc_high_threshold=95)
+    result = run_module(capsys, dropin_dir=str(tmp_path), dropin_name="prewarm.yaml", image_gc_high_threshold=82)
     assert result["failed"] and "dropin_name" in result["msg"]
 
 
 def test_json_main_file(capsys, tmp_path):
     path = tmp_path / "kubelet.json"
     path.write_text('{\n  "kind": "KubeletConfiguration",\n  "port": 10250\n}\n')
-    result = run_module(capsys, path=str(path), image_gc_high_threshold=100, image_gc_low_threshold=95)
+    result = run_module(capsys, path=str(path), image_gc_high_threshold=84, image_gc_low_threshold=80)
     assert result["changed"]
     assert path.read_text() == ('{\n  "kind": "KubeletConfiguration",\n  "port": 10250,\n'
-                                '  "imageGCHighThresholdPercent": 100,\n  "imageGCLowThresholdPercent": 95\n}\n')
+                                '  "imageGCHighThresholdPercent": 84,\n  "imageGCLowThresholdPercent": 80\n}\n')
 
 
 ANSIBLE_CLI = shutil.which("ansible", path=os.path.dirname(sys.executable)) or shutil.which("ansible")
@@ -176,6 +176,6 @@ def test_runs_through_the_ansible_cli(config):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOCALHOST_WARNING="0")
     out = subprocess.run([ANSIBLE_CLI, "localhost", "-m", "prewarm.k8s.kubelet_config", "-a",
-                          "path=%s image_gc_high_threshold=95" % config], env=env, capture_output=True, text=True, check=False)
+                          "path=%s image_gc_high_threshold=82" % config], env=env, capture_output=True, text=True, check=False)
     result = json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert result["changed"] and result["effective"]["imageGCHighThresholdPercent"] == 95
+    assert result["changed"] and result["effective"]["imageGCHighThresholdPercent"] == 82
