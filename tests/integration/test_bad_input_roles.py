@@ -24,6 +24,8 @@ NODES = ["kwok-%s-0" % POOL, "kwok-%s-1" % POOL]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KWOK_NODES = os.path.join(ROOT, "tests", "cluster", "kwok-nodes.sh")
 DEMO = os.path.join(ROOT, "tests", "demo")
+# The module's pools.json (written by the workdir fixture), for cases that build on its pool.
+_POOLS_FILE = []
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,7 @@ def workdir(core_v1, pool, kwok_taint_key):
         "images": ["{{ prewarm_demo_images.small.ref }}"]}}}
     with open(os.path.join(tmp, "pools.json"), "w", encoding="utf-8") as handle:
         json.dump(pools, handle)
+    _POOLS_FILE[:] = [os.path.join(tmp, "pools.json")]
     try:
         yield {"tmp": tmp, "namespace": namespace}
     finally:
@@ -146,8 +149,21 @@ def test_os_upgrade_and_its_roles(workdir, core_v1, apps_v1):
         Case("pool-image-uppercase", {"prewarm_pools": {POOL: {"node_selector": {"pool": POOL}, "images": ["example.com/Shop/App:1"]}}},
              ["images", "example.com/Shop/App:1"]),
         Case("agent-image-invalid", {"prewarm_agent_image": "Agent Image"}, ["agent_image", "Agent Image"]),
+        # A later pool's bad settings fail the run before the first pool's first batch changes anything.
+        Case("later-pool-bad-image", _later_pool({"images": ["example.com/Later/App:1"]}), ["images", "example.com/Later/App:1"]),
+        Case("later-pool-mode-unknown", _later_pool({"mode": "everywhere"}), ["mode 'everywhere'"]),
     ]
     check_cases(workdir, "os_upgrade", cases, core_v1, apps_v1)
+
+
+def _later_pool(settings):
+    """Extra vars that put the pool's second node in a pool of its own, upgraded after the first one, batch by batch."""
+    later = POOL + "-later"
+    with open(_POOLS_FILE[0], encoding="utf-8") as handle:
+        good = json.load(handle)["prewarm_pools"][POOL]
+    return {"prewarm_pool": "{{ '%s' if inventory_hostname == '%s' else '%s' }}" % (POOL, NODES[0], later),
+            "os_upgrade_pools": [POOL, later], "os_upgrade_batch_size": 1,
+            "prewarm_pools": {POOL: good, later: dict(good, **settings)}}
 
 
 def test_prewarm_reconcile_release(workdir, core_v1, apps_v1):
