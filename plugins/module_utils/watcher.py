@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 
+from ansible_collections.prewarm.k8s.plugins.module_utils.controller import CHECK_INTERVAL, ControllerGone, stop_message
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, describe_api_exception
 from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import keep
 
@@ -166,7 +167,7 @@ def _handle(tracker, trouble, counts, kind, event_type, payload):
         tracker.apply(kind, event_type, payload)
 
 
-def follow(streams, tracker, deadline, clock=time.monotonic, counts=None):
+def follow(streams, tracker, deadline, clock=time.monotonic, counts=None, abandoned=None):
     """Apply watch events to `tracker` until tracker.all_warm or clock() reaches `deadline`.
 
     streams: [(kind, source, resourceVersion of the initial LIST)]. Returns (all_warm,
@@ -175,6 +176,9 @@ def follow(streams, tracker, deadline, clock=time.monotonic, counts=None):
     counts: a dict to fill with "reconnects" (times a stream failed - lost its connection,
     could not reopen it - and then delivered events again) and "relists" (LISTs after 410
     Gone), so a module can report that it rode out an API server restart.
+    abandoned: a callable, asked about once a second (controller.CHECK_INTERVAL), that says
+    whether nobody waits for the result any more (the playbook is gone); then ControllerGone
+    is raised and nothing more is applied.
     """
     counts = {} if counts is None else counts
     counts.update(reconnects=0, relists=0)
@@ -194,15 +198,30 @@ def follow(streams, tracker, deadline, clock=time.monotonic, counts=None):
     # A tracker with wake_in()/tick() has results that change with time alone (a fresh pull the
     # node's image list must show within a minute): it is woken then, with no event to wait for.
     wake_in = getattr(tracker, "wake_in", None)
+    next_check = clock()
     try:
         while not tracker.all_warm:
-            remaining = deadline - clock()
+            now = clock()
+            if abandoned is not None and now >= next_check:
+                if abandoned():
+                    raise ControllerGone(stop_message("no further node is admitted, recorded or released"))
+                next_check = now + CHECK_INTERVAL
+            remaining = deadline - now
             if remaining <= 0:
                 break
             wake = wake_in() if wake_in is not None else None
+            timeout = remaining if wake is None else max(0.05, min(remaining, wake))
+            # The guard's turn comes before a wake-up or the deadline: an empty queue then means only that.
+            guard_due = abandoned is not None and next_check - now < timeout
+            if guard_due:
+                timeout = max(0.05, next_check - now)
             try:
-                batch = [events.get(timeout=remaining if wake is None else max(0.05, min(remaining, wake)))]
+                batch = [events.get(timeout=timeout)]
             except queue.Empty:
+                if guard_due:
+                    due = wake_in() if wake_in is not None else None
+                    if due is None or due > 0:
+                        continue
                 if wake is not None and wake < remaining:
                     tracker.tick()
                     if settle is not None:

@@ -27,6 +27,7 @@ description:
   - Read-only.
 extends_documentation_fragment:
   - prewarm.k8s.auth
+  - prewarm.k8s.controller
 attributes:
   check_mode:
     support: full
@@ -164,6 +165,7 @@ import time
 from datetime import datetime, timezone
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
+from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
@@ -178,6 +180,8 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NO
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
 
 ARGUMENT_SPEC = dict(
+    # Filled in by the action plugin (plugins/action): the playbook process whose end stops the wait.
+    controller=dict(type="dict", options=dict(pid=dict(type="int", required=True), start=dict(type="int", required=True))),
     names=dict(type="list", elements="str", required=True),
     ready_after=dict(type="str"),
     kernel_version=dict(type="str"),
@@ -212,7 +216,8 @@ def run(params):
         items, version = api_call(api_client, "listing nodes", nodes.list)
         tracker.replace(NODES, items)
         if not tracker.all_warm:
-            _done, trouble = follow([(NODES, nodes, version)], tracker, started + params["timeout"])
+            _done, trouble = follow([(NODES, nodes, version)], tracker, started + params["timeout"],
+                                    abandoned=lambda: controller_gone(params["controller"]))
     result = dict(changed=False, nodes=tracker.results, matched=tracker.matched(), unmatched=tracker.unmatched(),
                   ready_after=format_time(expect["ready_after"]), elapsed=round(time.monotonic() - started, 3))
     failure = None

@@ -52,6 +52,7 @@ description:
   - Read-only unless O(record_state=true). Checks every option, the DaemonSet and every named node before waiting.
 extends_documentation_fragment:
   - prewarm.k8s.auth
+  - prewarm.k8s.controller
   - prewarm.k8s.node_image_list
   - prewarm.k8s.preloader_ref
 attributes:
@@ -308,6 +309,7 @@ from functools import partial
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
 from ansible_collections.prewarm.k8s.plugins.module_utils.drift import state_patches, warmth_label
@@ -343,6 +345,8 @@ except ImportError:
     pass  # api_module() reports the missing library
 
 ARGUMENT_SPEC = dict(
+    # Filled in by the action plugin (plugins/action): the playbook process whose end stops the wait.
+    controller=dict(type="dict", options=dict(pid=dict(type="int", required=True), start=dict(type="int", required=True))),
     name=dict(type="str", required=True),
     namespace=dict(type="str", default="prewarm-system"),
     nodes=dict(type="list", elements="str"),
@@ -452,7 +456,7 @@ def run(params, check_mode=False):
     trouble, watch = {}, {"reconnects": 0, "relists": 0}
     if params["wait"] and not tracker.all_warm:
         _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], tracker,
-                                started + params["timeout"], counts=watch)
+                                started + params["timeout"], counts=watch, abandoned=lambda: controller_gone(params["controller"]))
 
     recorded, warnings = record_states(core, params, tracker, check_mode) if params["record_state"] else ([], [])
     result = dict(changed=bool(recorded), nodes=tracker.results, warm=tracker.warm(), cold=tracker.cold(), states=tracker.states(),

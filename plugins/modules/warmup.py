@@ -48,6 +48,7 @@ description:
   - Every option, the DaemonSet and every named node are checked before the first write.
 extends_documentation_fragment:
   - prewarm.k8s.auth
+  - prewarm.k8s.controller
   - prewarm.k8s.node_image_list
   - prewarm.k8s.preloader_ref
 attributes:
@@ -313,6 +314,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError, describe_api_exception
@@ -357,6 +359,8 @@ except ImportError:
     k8s_client = None  # api_module() fails with the missing-library message
 
 ARGUMENT_SPEC = dict(
+    # Filled in by the action plugin (plugins/action): the playbook process whose end stops the wait.
+    controller=dict(type="dict", options=dict(pid=dict(type="int", required=True), start=dict(type="int", required=True))),
     name=dict(type="str", required=True),
     namespace=dict(type="str", default="prewarm-system"),
     nodes=dict(type="list", elements="str", required=True),
@@ -628,7 +632,7 @@ def run(params, check_mode, diff_mode):
     trouble, watch = {}, {"reconnects": 0, "relists": 0}
     if not check_mode and not waves.all_warm:
         _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], waves, started + params["timeout"],
-                                counts=watch)
+                                counts=watch, abandoned=lambda: controller_gone(params["controller"]))
     timed_out = not check_mode and not waves.all_warm
     warnings.extend(actions.warnings)
     warnings.extend(trouble.values())

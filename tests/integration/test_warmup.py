@@ -5,7 +5,13 @@ prewarm.k8s.node_maintenance. What warmup says is checked against the nodes read
 against a watch on the nodes during the run (a node admitted and still marked is a node still pulling).
 kwok reports preloader pods Ready almost at once, so the waves are short; their order and bound are what counts.
 """
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -13,7 +19,7 @@ import pytest
 from kubernetes import watch
 from urllib3.exceptions import ProtocolError
 
-from run_ansible import run_module
+from run_ansible import ansible_env, run_module
 
 MAINTENANCE_KEY = "prewarm.k8s/maintenance"
 ADMIT_PREFIX = "preload.prewarm.k8s/"
@@ -230,3 +236,126 @@ def test_unknown_node_fails_before_any_change(core_v1, kubeconfig, namespace, ds
     for name in marked:
         node = core_v1.read_node(name)
         assert ADMIT_PREFIX + ds_name not in (node.metadata.labels or {}) and node.metadata.labels.get(MAINTENANCE_KEY) == "true"
+
+
+# --- a cancelled run stops its waiting module ------------------------------------------------
+# Each task runs in a worker with a session of its own, so the module outlives a killed playbook unless it
+# watches the playbook's process itself (module_utils/controller.py). Within these seconds it must be gone.
+STOP_WITHIN = 10
+
+
+def _descendants(root):
+    """PIDs of the processes under `root` (read from /proc), with their command lines."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append((int(entry), cmdline))
+    found, todo = [], [root]
+    while todo:
+        for pid, cmdline in children.get(todo.pop(), []):
+            found.append((pid, cmdline))
+            todo.append(pid)
+    return found
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _warmup_playbook(tmp_path, kubeconfig, namespace, ds_name, nodes):
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "Warm", "prewarm.k8s.warmup": {
+        "kubeconfig": kubeconfig, "name": ds_name, "namespace": namespace, "nodes": nodes, "max_pulling": 1, "timeout": 600}}]}]
+    path = tmp_path / "warm.yml"
+    path.write_text(json.dumps(play))
+    return str(path)
+
+
+def _wait_admitted(core_v1, node, label, seconds=120):
+    stream = watch.Watch()
+    for change in stream.stream(core_v1.list_node, field_selector="metadata.name=" + node, timeout_seconds=seconds):
+        if (change["object"].metadata.labels or {}).get(label) == "true":
+            stream.stop()
+            return
+    pytest.fail("node %s not admitted within %ss" % (node, seconds))
+
+
+def _module_pid(root):
+    modules = [pid for pid, cmdline in _descendants(root) if "AnsiballZ_warmup" in cmdline and "/bin/sh" not in cmdline]
+    assert len(modules) == 1, _descendants(root)
+    return modules[0]
+
+
+def _assert_stops(module_pid, core_v1, nodes, label):
+    started = time.monotonic()
+    while _alive(module_pid) and time.monotonic() - started < STOP_WITHIN:
+        time.sleep(0.2)
+    assert not _alive(module_pid), "warmup (pid %d) still running %ss after its playbook ended" % (module_pid, STOP_WITHIN)
+    # It stopped where it was: the first node admitted and marked, the others not admitted, all still marked.
+    for name in nodes:
+        node = core_v1.read_node(name)
+        assert node.metadata.labels.get(MAINTENANCE_KEY) == "true", name
+        assert (node.metadata.labels.get(label) == "true") == (name == nodes[0]), name
+
+
+@pytest.mark.parametrize("how", ["sigkill-playbook", "sigterm-process-group"])
+def test_a_killed_playbook_stops_its_warmup_within_seconds(core_v1, kubeconfig, namespace, ds_name, marked, preload, tmp_path, how):
+    # The first node's pod never runs (more CPU than a kwok node has): the module waits until it is stopped.
+    preload(resources={"requests": {"cpu": "2000"}, "limits": {"cpu": "2000"}})
+    label = ADMIT_PREFIX + ds_name
+    playbook = subprocess.Popen(  # pylint: disable=consider-using-with
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), _warmup_playbook(tmp_path, kubeconfig, namespace, ds_name, marked)],
+        env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "default"}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        _wait_admitted(core_v1, marked[0], label)
+        module_pid = _module_pid(playbook.pid)
+        if how == "sigkill-playbook":
+            os.kill(playbook.pid, signal.SIGKILL)
+        else:
+            # What a scheduler's cancel does: the job's process group (the worker has a session of its own).
+            os.killpg(playbook.pid, signal.SIGTERM)
+        playbook.wait(30)
+        _assert_stops(module_pid, core_v1, marked, label)
+    finally:
+        if playbook.poll() is None:
+            playbook.kill()
+
+
+def test_a_cancel_through_ansible_runner_stops_its_warmup_within_seconds(core_v1, kubeconfig, namespace, ds_name, marked, preload,
+                                                                         tmp_path):
+    ansible_runner = pytest.importorskip("ansible_runner")
+    preload(resources={"requests": {"cpu": "2000"}, "limits": {"cpu": "2000"}})
+    label = ADMIT_PREFIX + ds_name
+    cancel = threading.Event()
+    env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "default", "PATH": os.path.dirname(sys.executable) + ":" + os.environ["PATH"]})
+    done = {}
+
+    def run():
+        done["runner"] = ansible_runner.run(private_data_dir=str(tmp_path / "runner"), playbook=_warmup_playbook(
+            tmp_path, kubeconfig, namespace, ds_name, marked), envvars=env, cancel_callback=cancel.is_set, quiet=True,
+            suppress_env_files=True)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        _wait_admitted(core_v1, marked[0], label)
+        playbooks = [pid for pid, cmdline in _descendants(os.getpid()) if "ansible-playbook" in cmdline and "AnsiballZ" not in cmdline]
+        module_pid = _module_pid(min(playbooks))
+        cancel.set()
+        thread.join(60)
+        assert done["runner"].status == "canceled", done["runner"].status
+        _assert_stops(module_pid, core_v1, marked, label)
+    finally:
+        cancel.set()

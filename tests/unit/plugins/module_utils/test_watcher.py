@@ -14,6 +14,7 @@ import time
 import pytest
 
 from ansible_collections.prewarm.k8s.plugins.module_utils import watcher
+from ansible_collections.prewarm.k8s.plugins.module_utils.controller import ControllerGone
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure
 
 
@@ -377,3 +378,43 @@ def test_api_list_narrows_each_item_after_keeping_its_fields():
                                  "images": [{"names": ["127.0.0.1:5000/base:1"]}], "imagesListed": 2}}]
     source.narrow = None
     assert "images" not in source.list()[0][0]["status"]
+
+
+# --- the playbook that started the wait is gone ---------------------------------------------
+
+
+def test_an_abandoned_wait_stops_within_the_check_interval_and_applies_nothing_more(monkeypatch):
+    monkeypatch.setattr(watcher, "CHECK_INTERVAL", 0.05)
+    asked = []
+    gone_after = time.monotonic() + 0.2
+
+    def abandoned():
+        asked.append(time.monotonic())
+        return time.monotonic() >= gone_after
+
+    tracker = RecordingTracker("never")
+    started = time.monotonic()
+    with pytest.raises(ControllerGone) as caught:
+        watcher.follow([("pods", FakeSource([]), "10")], tracker, time.monotonic() + 30, abandoned=abandoned)
+    assert 0.2 <= time.monotonic() - started < 1
+    assert caught.value.msg.startswith("the ansible-playbook run that started this module ended")
+    # Asked about once per interval, not in a busy loop.
+    assert 3 <= len(asked) <= 12
+
+
+def test_a_wait_still_wanted_ends_as_before_and_is_still_woken_on_time(monkeypatch):
+    monkeypatch.setattr(watcher, "CHECK_INTERVAL", 0.02)
+    assert watcher.follow([("pods", FakeSource([]), "10")], RecordingTracker("never"), time.monotonic() + 0.2,
+                          abandoned=lambda: False) == (False, {})
+    tracker = WakingTracker(0.1)
+    assert watcher.follow([("pods", FakeSource([]), "10")], tracker, time.monotonic() + 5, abandoned=lambda: False) == (True, {})
+    assert tracker.ticked == [0] and tracker.early == 0
+
+
+def test_a_steady_stream_of_events_does_not_hold_off_the_check(monkeypatch):
+    monkeypatch.setattr(watcher, "CHECK_INTERVAL", 0.05)
+    flood = FakeSource([[event("MODIFIED", "node-%d" % i, str(i)) for i in range(200000)]])
+    calls = []
+    with pytest.raises(ControllerGone):
+        watcher.follow([("nodes", flood, "1")], RecordingTracker("never"), time.monotonic() + 30,
+                       abandoned=lambda: calls.append(1) or len(calls) > 2)
