@@ -9,6 +9,7 @@
 - node_maintenance, warmup and warm_status given a node that does not exist: a clear error naming it, before any change.
 """
 import threading
+import time
 import uuid
 
 from kubernetes import client, config
@@ -257,3 +258,68 @@ def test_modules_given_a_node_that_is_gone_fail_clearly_before_any_change(kubeco
     finally:
         core_v1.delete_namespace(namespace, propagation_policy="Background")
         delete_nodes(core_v1, names)
+
+
+# --- a drain held by a PodDisruptionBudget ---------------------------------------------------
+
+
+def _guarded_pod(core_v1, window, node):
+    """A pod on `node` and a budget (minAvailable 1) that allows it no disruption: its eviction is refused (429)."""
+    labels = {"prewarm.test/fault": window["pool"], "app": "guarded"}
+    core_v1.create_namespaced_pod(window["namespace"], client.V1Pod(
+        metadata=client.V1ObjectMeta(name="guarded", labels=labels),
+        spec=client.V1PodSpec(node_name=node, termination_grace_period_seconds=1,
+                              containers=[client.V1Container(name="c", image="prewarm.test/none:1")])))
+    policy = client.PolicyV1Api(core_v1.api_client)
+    policy.create_namespaced_pod_disruption_budget(window["namespace"], client.V1PodDisruptionBudget(
+        metadata=client.V1ObjectMeta(name="guard"),
+        spec=client.V1PodDisruptionBudgetSpec(min_available=1, selector=client.V1LabelSelector(match_labels={"app": "guarded"}))))
+    # The disruption controller has counted the pod healthy: from now on an eviction is refused, not let through.
+    watch_for(core_v1, policy.list_namespaced_pod_disruption_budget,
+              lambda budgets: any((b.status.current_healthy or 0) >= 1 for b in budgets.values()), 60,
+              "the budget's healthy count", namespace=window["namespace"])
+    return policy
+
+
+def _refused_once(run):
+    """Whether the run's log shows the drain refused and tried again."""
+    with open(run.log_path, encoding="utf-8") as handle:
+        return "FAILED - RETRYING" in handle.read()
+
+
+def test_a_drain_held_by_a_budget_for_a_while_ends_within_the_retries(core_v1, test_images):
+    with os_upgrade_window(core_v1, test_images, count=2, node_upgrade_drain_retries=20, node_upgrade_drain_retry_delay=2) as window:
+        held = window["names"][0]
+        policy = _guarded_pod(core_v1, window, held)
+        open_gate(window)
+        run = start_os_upgrade(window["tmp"], window["inventory"], window["extra"], "pdb-for-a-while")
+        deadline = time.monotonic() + 120
+        while not _refused_once(run) and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.5)
+        assert _refused_once(run), "the drain was never refused"
+        # The budget lets the pod go now (as when a replacement became healthy elsewhere).
+        policy.patch_namespaced_pod_disruption_budget("guard", window["namespace"], {"spec": {"minAvailable": 0}})
+        code, output = finish(run, 300)
+        assert code == 0, output[-3000:]
+        for name in window["names"]:
+            assert _released(core_v1, name), name
+        assert not [p for p in core_v1.list_namespaced_pod(window["namespace"], label_selector="app=guarded").items
+                    if not p.metadata.deletion_timestamp]
+
+
+def test_a_drain_a_budget_never_allows_fails_that_node_alone_naming_the_budget(core_v1, test_images):
+    with os_upgrade_window(core_v1, test_images, count=2, node_upgrade_drain_retries=1, node_upgrade_drain_retry_delay=1) as window:
+        held, other = window["names"]
+        _guarded_pod(core_v1, window, held)
+        open_gate(window)
+        run = start_os_upgrade(window["tmp"], window["inventory"], window["extra"], "pdb-never")
+        code, output = finish(run, 300)
+        assert code == 2, output[-3000:]
+        record = record_of(core_v1.read_node(held))
+        assert (record["status"]["step"], record["status"]["result"]) == ("drained", "failed"), record
+        assert "PodDisruptionBudget %s/guard (minAvailable 1" % window["namespace"] in record["status"]["error"], record
+        assert "for pod guarded" in record["status"]["error"], record
+        node = core_v1.read_node(held)
+        assert node.spec.unschedulable and our_taint(node), "the held node must stay marked and cordoned"
+        assert _released(core_v1, other)
+        print("\n[faults] drain held by a budget: " + record["status"]["error"][:400])

@@ -158,6 +158,9 @@ def test_operator_reads_the_kubelet_stats_summary_through_the_node_proxy(operato
     # What warmup's image filesystem check reads, on the one node with a real kubelet (a read, nothing changes).
     response = operator_core.connect_get_node_proxy_with_path(real_node, "stats/summary", _preload_content=False, _request_timeout=30)
     assert "imageFs" in json.loads(response.data)["node"]["runtime"]
+    # And the thresholds the kubelet runs with, which the check compares against.
+    response = operator_core.connect_get_node_proxy_with_path(real_node, "configz", _preload_content=False, _request_timeout=30)
+    assert "imageGCHighThresholdPercent" in json.loads(response.data)["kubeletconfig"]
 
 
 def _drop_labels(core_v1, names, wanted):
