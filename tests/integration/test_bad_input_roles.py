@@ -14,6 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 from kubernetes import client
 
 from bad_input_helpers import CASE_WORKERS, Case, cluster_fingerprint, report_count
@@ -166,9 +167,26 @@ def _later_pool(settings):
             "prewarm_pools": {POOL: good, later: dict(good, **settings)}}
 
 
+def _kubeconfig_without_scheme(workdir):
+    """A copy of the cluster's kubeconfig whose server is written host:port, the way a typo would."""
+    source = os.path.join(os.environ.get("PREWARM_CLUSTER_DIR", "/var/lib/prewarm-k8s-cluster"), "kubeconfig")
+    with open(source, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = cluster["cluster"]["server"].partition("://")[2]
+    path = os.path.join(workdir["tmp"], "kubeconfig-without-scheme")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(config, handle)
+    return path
+
+
 def test_prewarm_reconcile_release(workdir, core_v1, apps_v1):
     cases = {
         "prewarm": [
+            # The first request is the collection's own, whose client refuses the URL: kubernetes.core's would have
+            # sent it plain HTTP.
+            Case("kubeconfig-server-without-scheme", {"warm_pool": POOL, "prewarm_kubeconfig": _kubeconfig_without_scheme(workdir)},
+                 ["has no scheme"]),
             Case("pool-missing", {}, ["warm_pool"]),
             Case("pool-unknown", {"warm_pool": "nosuchpool"}, ["warm_pool ('nosuchpool')"]),
             Case("nodes-unknown", {"warm_pool": POOL, "warm_nodes": "no-such-node-badrole"}, ["nodes", "no-such-node-badrole"]),
