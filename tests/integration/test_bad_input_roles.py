@@ -152,7 +152,8 @@ def test_os_upgrade_and_its_roles(workdir, core_v1, apps_v1):
         Case("agent-image-invalid", {"prewarm_agent_image": "Agent Image"}, ["agent_image", "Agent Image"]),
         # A later pool's bad settings fail the run before the first pool's first batch changes anything.
         Case("later-pool-bad-image", _later_pool({"images": ["example.com/Later/App:1"]}), ["images", "example.com/Later/App:1"]),
-        Case("later-pool-mode-unknown", _later_pool({"mode": "everywhere"}), ["mode 'everywhere'"]),
+        # Caught by the preload role's argument spec (choices), before its own checks.
+        Case("later-pool-mode-unknown", _later_pool({"mode": "everywhere"}), ["preload_mode", "everywhere"]),
     ]
     check_cases(workdir, "os_upgrade", cases, core_v1, apps_v1)
 

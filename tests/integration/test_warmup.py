@@ -341,6 +341,7 @@ def test_a_cancel_through_ansible_runner_stops_its_warmup_within_seconds(core_v1
     cancel = threading.Event()
     env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "default", "PATH": os.path.dirname(sys.executable) + ":" + os.environ["PATH"]})
     done = {}
+    (tmp_path / "runner").mkdir()
 
     def run():
         done["runner"] = ansible_runner.run(private_data_dir=str(tmp_path / "runner"), playbook=_warmup_playbook(
