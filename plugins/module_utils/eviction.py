@@ -85,10 +85,14 @@ def disk_thresholds(layers, main_path):
     """
     found = []
     for kind in (HARD, SOFT):
-        for signal, (value, source) in _merged_map(layers, main_path, kind).items():
-            if signal in (IMAGEFS, NODEFS) and str(value).strip() not in ("0%", "100%"):
-                found.append(Threshold(kind, signal, str(value).strip(), source))
+        found.extend(_disk_signals(kind, _merged_map(layers, main_path, kind).items()))
     return found
+
+
+def _disk_signals(kind, entries):
+    """[Threshold] of the disk signals among `entries` [(signal, (value, source))]; 0% and 100% the kubelet ignores."""
+    return [Threshold(kind, signal, str(value).strip(), source) for signal, (value, source) in entries
+            if signal in (IMAGEFS, NODEFS) and str(value).strip() not in ("0%", "100%")]
 
 
 def percent(threshold):
@@ -158,9 +162,7 @@ def from_configz(kubeletconfig):
     high = config.get("imageGCHighThresholdPercent")
     thresholds = []
     for kind in (HARD, SOFT):
-        for signal, value in sorted((config.get(kind) or {}).items()):
-            if signal in (IMAGEFS, NODEFS) and str(value).strip() not in ("0%", "100%"):
-                thresholds.append(Threshold(kind, signal, str(value).strip(), CONFIGZ))
+        thresholds.extend(_disk_signals(kind, ((signal, (value, CONFIGZ)) for signal, value in sorted((config.get(kind) or {}).items()))))
     return (high if isinstance(high, int) and not isinstance(high, bool) else None), thresholds
 
 

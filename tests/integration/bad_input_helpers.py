@@ -8,6 +8,8 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import yaml
+
 from run_ansible import run_module
 
 # Each case is a whole Ansible process (about 2 s of CPU): a few at a time keep the machine busy without thrashing.
@@ -123,3 +125,12 @@ def files_fingerprint(paths, directories):
             listing.extend((os.path.join(root, name), digest(os.path.join(root, name))) for name in names)
         result[directory] = sorted(listing)
     return result
+
+
+def kubeconfig_without_scheme(path):
+    """The kubeconfig at `path` as a dict, each cluster's server written host:port, the way a typo would."""
+    with open(path, encoding="utf-8") as source:
+        config = yaml.safe_load(source)
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = cluster["cluster"]["server"].partition("://")[2]
+    return config

@@ -10,10 +10,9 @@ import subprocess
 import uuid
 
 import pytest
-import yaml
 from kubernetes import client
 
-from bad_input_helpers import Case, cluster_fingerprint, files_fingerprint, problems_of, report_count, run_module_cases
+from bad_input_helpers import Case, cluster_fingerprint, kubeconfig_without_scheme, files_fingerprint, problems_of, report_count, run_module_cases
 from run_ansible import run_module
 from test_kubelet_config import LOCK_PATH, exclusive
 
@@ -68,15 +67,6 @@ def _run_and_check(module, cases, base_args, core_v1, apps_v1, namespace):
     assert after == before, "the cluster changed: before %s, after %s" % (before, after)
 
 
-def _kubeconfig_without_scheme(kubeconfig):
-    """The cluster's kubeconfig as a dict, its server written as host:port."""
-    with open(kubeconfig, encoding="utf-8") as source:
-        config = yaml.safe_load(source)
-    for cluster in config["clusters"]:
-        cluster["cluster"]["server"] = cluster["cluster"]["server"].partition("://")[2]
-    return config
-
-
 def auth_cases(kubeconfig, full):
     """The connection options every API module shares (module_utils/client.py); all of them when full."""
     cases = [
@@ -98,7 +88,7 @@ def auth_cases(kubeconfig, full):
         Case("host-without-scheme", {"kubeconfig": None, "host": "127.0.0.1:6443", "api_key": "not-a-valid-token-badin"},
              ["has no scheme", "write https://127.0.0.1:6443"]),
         # The kubeconfig is no_log, so its server is masked in the message; the source and the cause are not.
-        Case("kubeconfig-server-without-scheme", {"kubeconfig": _kubeconfig_without_scheme(kubeconfig)},
+        Case("kubeconfig-server-without-scheme", {"kubeconfig": kubeconfig_without_scheme(kubeconfig)},
              ["the kubeconfig's cluster server", "has no scheme"]),
         # The token is a secret: the message names the option, never the value.
         Case("api-key-rejected", {"kubeconfig": None, "host": "https://127.0.0.1:6443", "validate_certs": False,

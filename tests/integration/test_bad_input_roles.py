@@ -14,10 +14,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import yaml
 from kubernetes import client
 
-from bad_input_helpers import CASE_WORKERS, Case, cluster_fingerprint, report_count
+from bad_input_helpers import CASE_WORKERS, Case, cluster_fingerprint, kubeconfig_without_scheme, report_count
 from run_ansible import ansible_env
 
 POOL = "badrole"
@@ -170,11 +169,7 @@ def _later_pool(settings):
 
 def _kubeconfig_without_scheme(workdir):
     """A copy of the cluster's kubeconfig whose server is written host:port, the way a typo would."""
-    source = os.path.join(os.environ.get("PREWARM_CLUSTER_DIR", "/var/lib/prewarm-k8s-cluster"), "kubeconfig")
-    with open(source, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
-    for cluster in config["clusters"]:
-        cluster["cluster"]["server"] = cluster["cluster"]["server"].partition("://")[2]
+    config = kubeconfig_without_scheme(os.path.join(os.environ.get("PREWARM_CLUSTER_DIR", "/var/lib/prewarm-k8s-cluster"), "kubeconfig"))
     path = os.path.join(workdir["tmp"], "kubeconfig-without-scheme")
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(config, handle)

@@ -133,7 +133,7 @@ def finish(proc, timeout):
         return code, handle.read()
 
 
-def _children():
+def children():
     """{parent pid: [child pids]} of every process, from /proc."""
     out = {}
     for entry in os.listdir("/proc"):
@@ -157,9 +157,9 @@ def kill_tree(proc):
     """
     stopped = set()
     while True:
-        children, tree, todo = _children(), [proc.pid], [proc.pid]
+        children_of, tree, todo = children(), [proc.pid], [proc.pid]
         while todo:
-            for child in children.get(todo.pop(), []):
+            for child in children_of.get(todo.pop(), []):
                 tree.append(child)
                 todo.append(child)
         new = [pid for pid in tree if pid not in stopped]

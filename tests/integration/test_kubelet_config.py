@@ -23,18 +23,22 @@ DROPIN_NAME = "90-prewarm-image-gc.conf"
 LOCK_PATH = os.path.join(tempfile.gettempdir(), "prewarm-it-kubelet-config.lock")
 
 
-def live_gc_settings(core_v1, node):
-    """The four GC settings the running kubelet uses, from its /configz through the API server."""
+def live_config(core_v1, node):
+    """The running kubelet's configuration, from its /configz through the API server."""
     # _preload_content=False: the client would otherwise turn the JSON body into a Python repr string.
     response = core_v1.connect_get_node_proxy_with_path(node, "configz", _preload_content=False, _request_timeout=30)
-    live = json.loads(response.data)["kubeletconfig"]
+    return json.loads(response.data)["kubeletconfig"]
+
+
+def live_gc_settings(core_v1, node):
+    """The four GC settings the running kubelet uses."""
+    live = live_config(core_v1, node)
     return {field: live[field] for field in GC_FIELDS}
 
 
 def live_disk_eviction(core_v1, node):
     """{(kind, signal): value} of the running kubelet's imagefs/nodefs.available eviction thresholds (/configz)."""
-    response = core_v1.connect_get_node_proxy_with_path(node, "configz", _preload_content=False, _request_timeout=30)
-    live = json.loads(response.data)["kubeletconfig"]
+    live = live_config(core_v1, node)
     return {(kind, signal): value for kind in ("evictionHard", "evictionSoft") for signal, value in (live.get(kind) or {}).items()
             if signal in ("imagefs.available", "nodefs.available") and value not in ("0%", "100%")}
 

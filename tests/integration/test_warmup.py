@@ -20,6 +20,7 @@ from kubernetes import watch
 from urllib3.exceptions import ProtocolError
 
 from run_ansible import ansible_env, run_module
+from test_faults_kill import children
 
 MAINTENANCE_KEY = "prewarm.k8s/maintenance"
 ADMIT_PREFIX = "preload.prewarm.k8s/"
@@ -244,24 +245,20 @@ def test_unknown_node_fails_before_any_change(core_v1, kubeconfig, namespace, ds
 STOP_WITHIN = 10
 
 
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""  # gone meanwhile
+
+
 def _descendants(root):
-    """PIDs of the processes under `root` (read from /proc), with their command lines."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append((int(entry), cmdline))
-    found, todo = [], [root]
+    """(pid, command line) of the processes under `root`."""
+    children_of, found, todo = children(), [], [root]
     while todo:
-        for pid, cmdline in children.get(todo.pop(), []):
-            found.append((pid, cmdline))
+        for pid in children_of.get(todo.pop(), []):
+            found.append((pid, _cmdline(pid)))
             todo.append(pid)
     return found
 
