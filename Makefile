@@ -33,7 +33,7 @@ build: deps
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD_DIR)
 
 integration: deps
-	tests/tools/integration.sh $(PY) -q -p no:cacheprovider
+	tests/tools/integration.sh $(PY) -q -p no:cacheprovider --durations=30
 
 test: unit sanity lint build integration
 

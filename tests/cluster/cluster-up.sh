@@ -10,6 +10,8 @@ source "$here/lib/env.sh"
 source "$here/lib/daemon.sh"
 # shellcheck source=tests/cluster/lib/pki.sh
 source "$here/lib/pki.sh"
+# shellcheck source=tests/cluster/lib/containerd.sh
+source "$here/lib/containerd.sh"
 # shellcheck source=tests/cluster/lib/kubelet.sh
 source "$here/lib/kubelet.sh"
 # shellcheck source=tests/cluster/lib/registry.sh
@@ -119,14 +121,13 @@ start_daemon kube-scheduler "$BIN_DIR/kube-scheduler" \
 # --- the real node: image filesystem, containerd, CNI, kubelet ------------------------------
 # containerd's root (its image store) gets an ext4 filesystem of its own, so tests can fill it
 # past the kubelet's image GC thresholds without touching the host's disk.
-imagefs=$CLUSTER_DIR/imagefs
-mkdir -p "$imagefs"
-if ! mountpoint -q "$imagefs"; then
+mkdir -p "$IMAGEFS_DIR"
+if ! mountpoint -q "$IMAGEFS_DIR"; then
   if [[ ! -f $CLUSTER_DIR/imagefs.img ]]; then
     truncate -s "$IMAGEFS_SIZE" "$CLUSTER_DIR/imagefs.img"
     mkfs.ext4 -q -F -m 0 "$CLUSTER_DIR/imagefs.img"
   fi
-  mount -o loop "$CLUSTER_DIR/imagefs.img" "$imagefs"
+  mount -o loop "$CLUSTER_DIR/imagefs.img" "$IMAGEFS_DIR"
 fi
 
 # Pods get an address on a bridge of their own and no gateway or default route: they can
@@ -151,10 +152,10 @@ write_containerd_hosts "$CLUSTER_DIR/containerd-hosts"
 # restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, so no process may lower its OOM
 # score below 0; the kubelet asks for -998 for sandboxes, which runc then fails to set. This
 # caps container scores at containerd's own (0) instead.
-# containerd finds its shim next to itself; runc is named, as it is not on PATH.
+# runc is named, as it is not on PATH.
 cat >"$CLUSTER_DIR/containerd.toml" <<EOC
 version = 3
-root = "$imagefs"
+root = "$IMAGEFS_DIR"
 state = "$CLUSTER_DIR/containerd-state"
 [grpc]
   address = "$CLUSTER_DIR/containerd.sock"
@@ -175,8 +176,7 @@ state = "$CLUSTER_DIR/containerd-state"
   BinaryName = "$BIN_DIR/runc"
 EOC
 restart_if_changed containerd "$( { sha256sum <"$CLUSTER_DIR/containerd.toml"; cat "$BIN_DIR/.stamp"; } | sha256sum)"
-PATH=$BIN_DIR:$PATH start_daemon containerd "$BIN_DIR/containerd" --config "$CLUSTER_DIR/containerd.toml"
-wait_until 30 containerd "$BIN_DIR/ctr" --address "$CLUSTER_DIR/containerd.sock" version
+start_containerd
 # crictl talks to the node's runtime as the kubelet does (CRI): `crictl --config $CLUSTER_DIR/crictl.yaml`.
 printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' \
   "$CLUSTER_DIR/containerd.sock" "$CLUSTER_DIR/containerd.sock" >"$CLUSTER_DIR/crictl.yaml"

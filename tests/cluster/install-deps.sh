@@ -14,6 +14,7 @@ packages=(
   apache2-utils                               # htpasswd (bcrypt) for the private registry
   gcc libc6-dev                               # static binaries for the test images
   busybox-static                              # the stand-in of the public busybox image
+  openssh-server openssh-client               # the reboot test reaches the node host over SSH
   openssl curl python3 e2fsprogs iproute2 util-linux mount
 )
 missing=()
@@ -25,7 +26,7 @@ done
 log "installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-# policy-rc.d keeps the packages' own services (containerd, docker-registry) from being started:
+# policy-rc.d keeps the packages' own services (docker-registry, ssh) from being started:
 # the harness runs its own instances with its own configs and PIDs.
 policy=/usr/sbin/policy-rc.d
 if [[ ! -e $policy ]]; then

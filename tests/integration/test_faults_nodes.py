@@ -276,7 +276,7 @@ def _guarded_pod(core_v1, window, node):
         spec=client.V1PodDisruptionBudgetSpec(min_available=1, selector=client.V1LabelSelector(match_labels={"app": "guarded"}))))
     # The disruption controller has counted the pod healthy: from now on an eviction is refused, not let through.
     watch_for(core_v1, policy.list_namespaced_pod_disruption_budget,
-              lambda budgets: any((b.status.current_healthy or 0) >= 1 for b in budgets.values()), 60,
+              lambda budgets: any((b.status.current_healthy or 0) >= 1 for b in budgets.values()), 180,
               "the budget's healthy count", namespace=window["namespace"])
     return policy
 

@@ -10,32 +10,26 @@
 The proof is what the cluster says: the kubelet's events, the pods' and the node's status, containerd's image store (ctr).
 docs/promise.md records the timings this module prints (pytest -s).
 """
-import hashlib
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
 
 import pytest
-from kubernetes import client, watch
+from kubernetes import client
 
+from oci_archive import write_oci_archive
 from preloader_helpers import _ctr, kubelet_pull_events, node_image_refs, remove_from_real_node
 from run_ansible import ansible_env, run_module
+from window_helpers import (DEMO, KUBELET_RESTART, delete_namespace, dropin_dir, new_namespace, remove_dropin,
+                            restart_kubelet, unmark, wait_gone)
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEMO = os.path.join(REPO, "tests", "demo")
-KUBELET_RESTART = os.path.join(REPO, "tests", "cluster", "kubelet-restart")
 POOL = "real"
 DAEMONSET = "preload-" + POOL  # the preload role's default name for the pool's DaemonSet
-DONE_LABEL = "demo.prewarm.k8s/os-upgrade"  # node_upgrade_done_label of tests/demo/vars.yml
-MAINTENANCE_KEY = "prewarm.k8s/maintenance"
-ADMIT_LABEL = "preload.prewarm.k8s/"
-DROPIN_NAME = "90-prewarm-image-gc.conf"  # kubelet_config's default drop-in name
 VICTIM_REF = "prewarm-it.local/gc-victim:latest"
 
 
@@ -73,69 +67,6 @@ def _run_user_pod(core_v1, watch_until, namespace, node, refs, timeout):
     return pod, time.monotonic() - started, _start_seconds(pod)
 
 
-def _wait_gone(list_fn, timeout, **kwargs):
-    """Watch until list_fn(**kwargs) lists nothing."""
-    listed = list_fn(**kwargs)
-    left = {o.metadata.name for o in listed.items}
-    if not left:
-        return
-    w = watch.Watch()
-    for event in w.stream(list_fn, resource_version=listed.metadata.resource_version, timeout_seconds=timeout, **kwargs):
-        if event["type"] == "DELETED":
-            left.discard(event["object"].metadata.name)
-            if not left:
-                w.stop()
-                return
-    pytest.fail("still there after %ds: %s" % (timeout, sorted(left)))
-
-
-def _new_namespace(core_v1):
-    name = "prewarm-promise-" + uuid.uuid4().hex[:6]
-    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    return name
-
-
-def _delete_namespace(core_v1, name):
-    """Delete the namespace and wait until it is gone, so its pods no longer hold images on the real node."""
-    core_v1.delete_namespace(name, propagation_policy="Foreground")
-    _wait_gone(core_v1.list_namespace, 180, field_selector="metadata.name=" + name)
-
-
-def _unmark(kubeconfig, core_v1, node):
-    """Take whatever this module's runs put on the node off again: maintenance marks, admission and done labels."""
-    result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [node], "state": "absent"})
-    assert not result.get("failed"), result["msg"]
-    labels = core_v1.read_node(node).metadata.labels
-    ours = {k: None for k in labels if k.startswith(ADMIT_LABEL) or k == DONE_LABEL}
-    if ours:
-        core_v1.patch_node(node, {"metadata": {"labels": ours}})
-
-
-def _ready_since(node, since):
-    return any(c.type == "Ready" and c.status == "True" and c.last_heartbeat_time >= since for c in node.status.conditions or [])
-
-
-def _restart_kubelet(core_v1, watch_until, node):
-    """Restart the real kubelet and watch until the node is Ready as posted by the new kubelet."""
-    since = datetime.now(timezone.utc).replace(microsecond=0)
-    subprocess.run([KUBELET_RESTART], check=True, timeout=120)
-    watch_until(core_v1.list_node, lambda n: _ready_since(n, since), 90, field_selector="metadata.name=" + node)
-
-
-def _dropin_dir(kubelet_config_path):
-    # The harness starts the kubelet with --config-dir=<kubelet dir>/config.d (tests/cluster/lib/kubelet.sh).
-    return os.path.join(os.path.dirname(kubelet_config_path), "config.d")
-
-
-def _remove_dropin(kubelet_config_path):
-    """Remove our drop-in; True when there was one (the kubelet then needs a restart to drop its settings)."""
-    path = os.path.join(_dropin_dir(kubelet_config_path), DROPIN_NAME)
-    if os.path.exists(path):
-        os.unlink(path)
-        return True
-    return False
-
-
 def _ctr_names(cluster_dir):
     return {line.split()[0] for line in _ctr(cluster_dir, "images", "ls", "-q").splitlines() if line.strip()}
 
@@ -149,7 +80,7 @@ def _print(text):
 def test_user_pod_created_during_the_window_waits_until_the_node_is_warm_and_released(
         kubeconfig, core_v1, cluster_dir, real_node, test_images, watch_until):
     refs = _pool_refs(test_images)
-    namespace = _new_namespace(core_v1)
+    namespace = new_namespace(core_v1, "prewarm-promise-")
     try:
         remove_from_real_node(cluster_dir, [test_images[n] for n in ("small", "noshell", "large")])
         marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "reason": "promise test"})
@@ -187,8 +118,8 @@ def test_user_pod_created_during_the_window_waits_until_the_node_is_warm_and_rel
         events = kubelet_pull_events(core_v1, namespace, name)
         assert not [m for r, m in events if r == "Pulling"], events
     finally:
-        _unmark(kubeconfig, core_v1, real_node)
-        _delete_namespace(core_v1, namespace)
+        unmark(kubeconfig, core_v1, real_node)
+        delete_namespace(core_v1, namespace)
 
 
 # ---------------------------------------------------------------- the os_upgrade window, once for promises 1, 3, 4
@@ -236,9 +167,9 @@ def window(request, kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_
     """
     refs = _pool_refs(test_images)
     tmp = tempfile.mkdtemp(prefix="prewarm-promise-")
-    users = _new_namespace(core_v1)
-    preloaders = _new_namespace(core_v1)
-    _unmark(kubeconfig, core_v1, real_node)
+    users = new_namespace(core_v1, "prewarm-promise-")
+    preloaders = new_namespace(core_v1, "prewarm-promise-")
+    unmark(kubeconfig, core_v1, real_node)
     try:
         # Without the collection: the pool's images are not on the node, the kubelet pulls them for the user pod.
         remove_from_real_node(cluster_dir, [test_images[n] for n in ("small", "noshell", "large")])
@@ -249,21 +180,21 @@ def window(request, kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_
         cold_events = kubelet_pull_events(core_v1, users, cold.metadata.name)
         # The drain would evict it (and refuse a pod without controller): the user's pod goes before the window.
         core_v1.delete_namespaced_pod(cold.metadata.name, users, grace_period_seconds=0)
-        _wait_gone(core_v1.list_namespaced_pod, 120, namespace=users)
+        wait_gone(core_v1.list_namespaced_pod, 120, namespace=users)
 
         started = time.monotonic()
-        output = _run_os_upgrade(tmp, preloaders, _dropin_dir(kubelet_config_path), request.param)
+        output = _run_os_upgrade(tmp, preloaders, dropin_dir(kubelet_config_path), request.param)
         summary = "\n".join(line for line in output.splitlines() if " | pool " in line)
         _print("os_upgrade of %s (preloader mode %s) took %.1fs; its summary:\n%s"
                % (real_node, request.param, time.monotonic() - started, summary))
         yield {"refs": refs, "users": users, "preloaders": preloaders, "cold": (cold, cold_watched, cold_api, cold_events),
                "tmp": tmp, "mode": request.param}
     finally:
-        _unmark(kubeconfig, core_v1, real_node)
-        _delete_namespace(core_v1, users)
-        _delete_namespace(core_v1, preloaders)
-        if _remove_dropin(kubelet_config_path):
-            _restart_kubelet(core_v1, watch_until, real_node)
+        unmark(kubeconfig, core_v1, real_node)
+        delete_namespace(core_v1, users)
+        delete_namespace(core_v1, preloaders)
+        if remove_dropin(kubelet_config_path):
+            restart_kubelet(core_v1, watch_until, real_node)
         subprocess.run(["rm", "-rf", tmp], check=True)
 
 
@@ -299,7 +230,7 @@ def test_after_os_upgrade_user_pod_starts_without_pulling_and_cold_node_pulls(wi
            "/ %ds API; ratio cold/warm %.1f (watched)" % (real_node, cold_watched, cold_api, warm_watched, warm_api,
                                                           cold_watched / warm_watched))
     core_v1.delete_namespaced_pod(name, window["users"], grace_period_seconds=0)
-    _wait_gone(core_v1.list_namespaced_pod, 120, namespace=window["users"])
+    wait_gone(core_v1.list_namespaced_pod, 120, namespace=window["users"])
 
 
 # ---------------------------------------------------------------- promise 4: no shell, by digest, digests reported
@@ -321,50 +252,15 @@ def test_no_shell_and_by_digest_images_are_present_and_warm_status_reports_their
 # ---------------------------------------------------------------- promise 3: preloaded images survive image GC
 
 def _victim_archive(tmp, size):
-    """An OCI image archive of one uncompressed layer of `size` random bytes, unlike any other image (so its own image ID)."""
-    layout = os.path.join(tmp, "gc-victim")
-    blob_dir = os.path.join(layout, "blobs", "sha256")
-    os.makedirs(blob_dir, exist_ok=True)
-
-    def blob(path_or_data, media_type):
-        if isinstance(path_or_data, bytes):
-            data_path = os.path.join(blob_dir, "new")
-            with open(data_path, "wb") as handle:
-                handle.write(path_or_data)
-        else:
-            data_path = path_or_data
-        digest = hashlib.sha256()
-        with open(data_path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        os.replace(data_path, os.path.join(blob_dir, digest.hexdigest()))
-        return {"mediaType": media_type, "digest": "sha256:" + digest.hexdigest(), "size": os.path.getsize(os.path.join(blob_dir, digest.hexdigest()))}
-
+    """An OCI image archive of one layer of `size` random bytes, unlike any other image (so its own image ID)."""
     content = os.path.join(tmp, "gc-victim.bin")
     with open(content, "wb") as handle:
         for offset in range(0, size, 1 << 20):
             handle.write(os.urandom(min(1 << 20, size - offset)))
-    layer_path = os.path.join(tmp, "gc-victim-layer.tar")
-    with tarfile.open(layer_path, mode="w") as tar:
-        tar.add(content, arcname="gc-victim.bin")
-    os.unlink(content)
-    layer = blob(layer_path, "application/vnd.oci.image.layer.v1.tar")
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}).encode()
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": blob(config, "application/vnd.oci.image.config.v1+json"), "layers": [layer]}).encode()
-    manifest_desc = blob(manifest, "application/vnd.oci.image.manifest.v1+json")
-    manifest_desc["annotations"] = {"io.containerd.image.name": VICTIM_REF, "org.opencontainers.image.ref.name": "latest"}
-    with open(os.path.join(layout, "oci-layout"), "w", encoding="utf-8") as handle:
-        json.dump({"imageLayoutVersion": "1.0.0"}, handle)
-    with open(os.path.join(layout, "index.json"), "w", encoding="utf-8") as handle:
-        json.dump({"schemaVersion": 2, "manifests": [manifest_desc]}, handle)
-    archive = os.path.join(tmp, "gc-victim.tar")
-    with tarfile.open(archive, mode="w") as tar:
-        for name in ("oci-layout", "index.json", "blobs"):
-            tar.add(os.path.join(layout, name), arcname=name)
-    subprocess.run(["rm", "-rf", layout], check=True)
-    return archive, manifest_desc["digest"]
+    try:
+        return write_oci_archive(tmp, VICTIM_REF, {"gc-victim.bin": content})
+    finally:
+        os.unlink(content)
 
 
 def _node_image_names(node):
@@ -396,13 +292,13 @@ def test_preloaded_images_survive_image_gc_over_the_high_threshold_and_an_unrefe
 
         # The collection's kubelet_config: the thresholds, and a minimum age of 1ms: a restarted kubelet forgets when it first
         # saw each image, and it turns a minimum age of 0 into its default (2m).
-        result = run_module("kubelet_config", {"path": kubelet_config_path, "dropin_dir": _dropin_dir(kubelet_config_path),
+        result = run_module("kubelet_config", {"path": kubelet_config_path, "dropin_dir": dropin_dir(kubelet_config_path),
                                                "image_gc_high_threshold": high, "image_gc_low_threshold": low,
                                                "image_minimum_gc_age": "1ms"})
         assert not result.get("failed"), result["msg"]
         # Image GC runs when the kubelet starts, then every 5 minutes. The first run may find the images too young (seen for
         # the first time by that very run), so the wait covers the second.
-        _restart_kubelet(core_v1, watch_until, real_node)
+        restart_kubelet(core_v1, watch_until, real_node)
         # The new kubelet's list is populated (the large image is in it) and no longer has the victim.
         large = test_images["large"]["ref"]
         watch_until(core_v1.list_node, lambda n: large in _node_image_names(n) and VICTIM_REF not in _node_image_names(n), 360,

@@ -33,6 +33,8 @@ REAL_NODE=${PREWARM_REAL_NODE:-prewarm-real}
 # and the taint prewarm.test/pool=NAME:NoSchedule.
 KWOK_POOLS=${PREWARM_KWOK_POOLS:-cpu=3 gpu=3}
 IMAGEFS_SIZE=${PREWARM_IMAGEFS_SIZE:-3G}
+# containerd's root (its image store), on a filesystem of its own (cluster-up mounts it).
+IMAGEFS_DIR=$CLUSTER_DIR/imagefs
 POD_BRIDGE=prewarm0
 # The kubelet may not use a loopback address as its node IP, so the real node gets this
 # address on a port-less bridge of our own: reachable from this host only.
