@@ -249,10 +249,13 @@ def in_use(crictl):
     return used, mounted
 
 
-def decide(crictl, params, repositories, sandbox):
+def decide(crictl, params, repositories, sandbox, created):
+    """(remove, kept) on the runtime's lists as they are now; `created` (image id -> creation time) is filled as
+    images are inspected, so deciding again inspects only images new since (an image's config never changes)."""
     images = image_prune.images_from_cri(crictl.json("images", "--output", "json"))
-    candidates = [i for i in images if image_prune.repositories_of(i) & set(repositories)]
-    created = {i.id: image_prune.created_from_inspect(crictl.json("inspecti", "--output", "json", i.id)) for i in candidates}
+    for image in images:
+        if image.id not in created and image_prune.repositories_of(image) & set(repositories):
+            created[image.id] = image_prune.created_from_inspect(crictl.json("inspecti", "--output", "json", image.id))
     used, mounted = in_use(crictl)
     return image_prune.plan_prune(images, created, repositories, params["keep"], used=used, mounted=mounted,
                                   named=params["images"], sandbox=sandbox)
@@ -281,10 +284,11 @@ def run(module):
     crictl = Crictl(module, find_crictl(module, params["crictl"]), default_endpoint(params["runtime_endpoint"]),
                     params["timeout"])
     sandbox = image_prune.sandbox_images(crictl.json("info", "--output", "json")) | set(params["sandbox_images"])
-    remove, kept = decide(crictl, params, repositories, sandbox) if repositories else ([], [])
+    created = {}
+    remove, kept = decide(crictl, params, repositories, sandbox, created) if repositories else ([], [])
     if remove and not module.check_mode:
         # Decide again on a fresh list right before removing: a container started since keeps its image.
-        remove, kept = decide(crictl, params, repositories, sandbox)
+        remove, kept = decide(crictl, params, repositories, sandbox, created)
         done = []
         for verdict in remove:
             try:

@@ -30,6 +30,7 @@ from kubernetes import client, config, watch
 from kubernetes.client import ApiException
 
 from run_ansible import ansible_env
+from window_helpers import new_namespace
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEMO_VARS = os.path.join(REPO, "tests", "demo", "vars.yml")
@@ -83,12 +84,6 @@ def delete_nodes(core_v1, names):
         except ApiException as exc:
             if exc.status != 404:
                 raise
-
-
-def new_namespace(core_v1, prefix):
-    name = "%s-%s" % (prefix, uuid.uuid4().hex[:6])
-    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    return name
 
 
 def preloader_pool(pool, daemonset, namespace, images):

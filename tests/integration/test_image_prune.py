@@ -69,9 +69,9 @@ def _present(cluster_dir, versions):
 @pytest.fixture
 def prune_store(core_v1, cluster_dir, real_node, watch_until):
     """The five versions on the real node, v1 used by a running pod and v2 by an exited container."""
-    tmp = tempfile.mkdtemp(prefix="prewarm-prune-")
+    tmp = tempfile.mkdtemp(prefix="prewarm-prune")
     repository = _repository()
-    namespace = new_namespace(core_v1, "prewarm-prune-")
+    namespace = new_namespace(core_v1, "prewarm-prune")
     versions = {}
     try:
         versions = _versions(tmp, cluster_dir, repository)

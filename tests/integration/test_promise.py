@@ -80,7 +80,7 @@ def _print(text):
 def test_user_pod_created_during_the_window_waits_until_the_node_is_warm_and_released(
         kubeconfig, core_v1, cluster_dir, real_node, test_images, watch_until):
     refs = _pool_refs(test_images)
-    namespace = new_namespace(core_v1, "prewarm-promise-")
+    namespace = new_namespace(core_v1, "prewarm-promise")
     try:
         remove_from_real_node(cluster_dir, [test_images[n] for n in ("small", "noshell", "large")])
         marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "reason": "promise test"})
@@ -166,9 +166,9 @@ def window(request, kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_
     given back its original settings (drop-in removed, restarted).
     """
     refs = _pool_refs(test_images)
-    tmp = tempfile.mkdtemp(prefix="prewarm-promise-")
-    users = new_namespace(core_v1, "prewarm-promise-")
-    preloaders = new_namespace(core_v1, "prewarm-promise-")
+    tmp = tempfile.mkdtemp(prefix="prewarm-promise")
+    users = new_namespace(core_v1, "prewarm-promise")
+    preloaders = new_namespace(core_v1, "prewarm-promise")
     unmark(kubeconfig, core_v1, real_node)
     try:
         # Without the collection: the pool's images are not on the node, the kubelet pulls them for the user pod.

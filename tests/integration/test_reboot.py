@@ -169,7 +169,7 @@ def test_reboot_empties_the_store_and_the_window_finds_the_node_cold_warms_and_r
     pool_refs = _pool(test_images)[POOL]["images"]
     bystander = test_images["agent"]  # on the node before, needed by no pool: a reboot that empties the store drops it
     tmp = tempfile.mkdtemp(prefix="prewarm-reboot-")
-    preloaders = new_namespace(core_v1, "prewarm-reboot-")
+    preloaders = new_namespace(core_v1, "prewarm-reboot")
     unmark(kubeconfig, core_v1, real_node)
     try:
         for image in pool_images + [bystander]:

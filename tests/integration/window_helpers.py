@@ -1,4 +1,4 @@
-"""Helpers of the tests that run a whole window on the real node (test_promise.py, test_reboot.py).
+"""Helpers of the tests that run a whole window (test_promise.py, test_reboot.py, the fault tests).
 
 Each such test runs in namespaces of its own, and leaves the real node as it found it: no maintenance mark, admission
 or done label, the kubelet on the harness's own settings.
@@ -39,7 +39,8 @@ def wait_gone(list_fn, timeout, **kwargs):
 
 
 def new_namespace(core_v1, prefix):
-    name = prefix + uuid.uuid4().hex[:6]
+    """A namespace named `prefix`-<6 hex digits>; the caller deletes it."""
+    name = "%s-%s" % (prefix, uuid.uuid4().hex[:6])
     core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     return name
 
