@@ -25,8 +25,11 @@ unit: deps
 sanity: deps
 	tests/tools/sanity.sh
 
+# ansible-lint over roles and playbooks; ruff over the Python (ruff.toml); the changelog fragments.
 lint: deps
 	PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
+	$(VENV)/bin/ruff check --no-cache plugins tests extensions
+	$(VENV)/bin/antsibull-changelog lint
 
 build: deps
 	mkdir -p $(BUILD_DIR)
@@ -57,7 +60,7 @@ demo: deps cluster-up
 # The pre-warm cycle on kwok pools of 100 and 1,000 nodes, this collection against the plain
 # kubernetes.core way (docs/benchmarks.md): writes tests/bench/results.json, docs/benchmarks.md and
 # docs/benchmarks.svg. Takes over an hour, most of it the plain way's per-node loops.
-# bench-smoke: 50 nodes (pool bench-smoke), both ways, every end-state check, no figures written, no targets.
+# bench-smoke: 20 nodes (pool bench-smoke), 4 batches of 5, both ways, every end-state check, no figures written, no targets.
 BENCH_SIZES ?= 100,1000
 BENCH_MAX_PULLING ?= 50
 
@@ -65,6 +68,6 @@ bench: deps cluster-up
 	$(PY) tests/bench/bench.py --sizes $(BENCH_SIZES) --max-pulling $(BENCH_MAX_PULLING)
 
 bench-smoke: deps cluster-up
-	PREWARM_BENCH_POOL=bench-smoke $(PY) tests/bench/bench.py --sizes 50 --max-pulling 10 --smoke
+	PREWARM_BENCH_POOL=bench-smoke $(PY) tests/bench/bench.py --sizes 20 --max-pulling 5 --smoke
 
 include tests/cluster/cluster.mk

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from collections.abc import Sequence
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 
@@ -85,3 +86,26 @@ def check_dns_label(name, option):
     if not isinstance(name, str) or len(name) > 63 or not _DNS1123_LABEL_RE.match(name):
         raise InvalidInput("%s: invalid name %r: must be a DNS-1123 label (lower case letters, "
                            "digits and '-', at most 63 characters)" % (option, name))
+
+
+def name_list(value, option="names"):
+    """The names in `value`: a list, or a comma-separated string as given on the command line (-e nodes=a,b).
+
+    Each name is trimmed; empty ones are dropped (a trailing comma, an empty survey answer) and so are repeats, the
+    first occurrence keeping its place (the order can be the order of work, e.g. of pools).
+    """
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, Sequence) and not isinstance(value, bytes):
+        items = list(value)
+    else:
+        raise InvalidInput("%s: must be a list of names or a comma-separated string, got %s %r"
+                           % (option, type(value).__name__, value))
+    names = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidInput("%s: every name must be a string, got %s %r" % (option, type(item).__name__, item))
+        name = item.strip()
+        if name and name not in names:
+            names.append(name)
+    return names

@@ -467,7 +467,8 @@ def carry_last_failure(results, pod_uid, last_failures):
             last_failures.pop(key, None)
         elif image["state"] == PULLING and key in last_failures:
             reason, message = last_failures[key]
-            image = dict(image, reason=reason, message="pulling again; the last attempt failed: %s" % (message or reason))
+            carried.append(dict(image, reason=reason, message="pulling again; the last attempt failed: %s" % (message or reason)))
+            continue
         carried.append(image)
     return carried
 

@@ -12,7 +12,7 @@ end in the same state (no maintenance taint on any node, a Ready preloader pod w
 the DaemonSet present); the script fails if not.
 
   python tests/bench/bench.py --sizes 100,1000 --out tests/bench/results.json   # make bench
-  python tests/bench/bench.py --sizes 50 --smoke                                 # make bench-smoke (no targets)
+  python tests/bench/bench.py --sizes 20 --smoke                                 # make bench-smoke (no targets)
 """
 import argparse
 import json
@@ -33,9 +33,9 @@ from kubernetes import client, config, watch
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-from run_ansible import ansible_env, run_module  # noqa: E402  pylint: disable=wrong-import-position
+from run_ansible import ansible_env, run_module  # pylint: disable=wrong-import-position
 
-import report  # noqa: E402  pylint: disable=wrong-import-position
+import report  # pylint: disable=wrong-import-position
 
 CLUSTER_DIR = os.environ.get("PREWARM_CLUSTER_DIR", "/var/lib/prewarm-k8s-cluster")
 ADMIN_KUBECONFIG = os.path.join(CLUSTER_DIR, "kubeconfig")

@@ -183,7 +183,7 @@ def markdown(results, svg_name):
            "",
            "```sh",
            "make bench          # 100 and 1,000 nodes; writes tests/bench/results.json, this page and benchmarks.svg",
-           "make bench-smoke    # 50 nodes, both ways, every check, no targets (what CI runs)",
+           "make bench-smoke    # 20 nodes, both ways, every check, no targets (what CI runs)",
            "```",
            "",
            "How each figure is taken (tests/bench/bench.py):",

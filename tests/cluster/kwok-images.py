@@ -560,7 +560,7 @@ class NodeImages:
                 resolved.append(r)
         for attempt in range(10):
             images = merge_images(state["images"], resolved, self.max_images,
-                                  lambda name: self.registries.image_id(name, state["arch"]))
+                                  lambda name, arch=state["arch"]: self.registries.image_id(name, arch))
             if images == state["images"]:
                 return True
             body = json.dumps({"metadata": {"resourceVersion": state["rv"]}, "status": {"images": images}})

@@ -114,7 +114,7 @@ def test_a_moved_tag_is_stale_then_pulled_again_and_found_by_tag_and_by_digest(
     for user_ref in (ref, "%s@%s" % (own_repo, new)):
         pod = _user_pod(core_v1, namespace, real_node, user_ref)
         watch_until(core_v1.list_namespaced_pod, _running, 120, namespace=namespace, field_selector="metadata.name=" + pod)
-        events = watch_until(core_v1.list_namespaced_event, lambda _e: any(r == "Pulled" for r, _m in kubelet_pull_events(
+        events = watch_until(core_v1.list_namespaced_event, lambda _e, pod=pod: any(r == "Pulled" for r, _m in kubelet_pull_events(
             core_v1, namespace, pod)), 60, namespace=namespace) and kubelet_pull_events(core_v1, namespace, pod)
         # 1.37's kubelet adds "and can be accessed by the pod" (it checks the pod may use the image).
         assert any(r == "Pulled" and m.startswith('Container image "%s" already present on machine' % user_ref)

@@ -202,10 +202,13 @@ def assert_marked_nodes_say_why(core_v1, pool):
 
 def watch_for(core_v1, list_fn, predicate, timeout, what, **kwargs):
     """Watch list_fn(**kwargs) until predicate(items by name) holds; the items as last seen."""
-    items = dict((o.metadata.name, o) for o in list_fn(**kwargs).items)
+    # One list for both the items and the version the watch starts from: a change between two lists would be in
+    # neither (a status written once, such as a budget's healthy count, would then be waited for in vain).
+    listed = list_fn(**kwargs)
+    items = dict((o.metadata.name, o) for o in listed.items)
     if predicate(items):
         return items
-    version = list_fn(**kwargs).metadata.resource_version
+    version = listed.metadata.resource_version
     w = watch.Watch()
     for event in w.stream(list_fn, resource_version=version, timeout_seconds=int(timeout), **kwargs):
         obj = event["object"]

@@ -462,7 +462,9 @@ def test_concurrent_writer_loses_nothing_while_all_kwok_nodes_are_marked_and_rel
         writes_before = writer.writes
         # Whether a patch meets the writer is chance: usually the first mark and release already
         # do; a few more rounds make a run without any conflict (that would prove nothing) unlikely.
-        for rounds in range(1, 6):
+        rounds = 0
+        while rounds < 5:
+            rounds += 1
             _ok(_mark(kubeconfig, label_selector=kwok_selector, reason="it: concurrent writer"))
             assert all(_marked_by_us(view) for view in _views(core_v1, kwok_nodes).values())
             _ok(_release(kubeconfig, label_selector=kwok_selector))

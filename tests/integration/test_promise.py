@@ -3,7 +3,8 @@
 1. After the os_upgrade playbook, a user pod with the pool's images starts with no pull; the same pod on a cold node pulls.
 2. A user pod created while the node is marked and not yet warm is not bound to it until the node is released.
 3. The kubelet's image GC, with the image filesystem pushed over its high threshold, collects an unreferenced image of
-   the same size as the large preloaded one, and leaves the preloaded images alone.
+   the same size as the large preloaded one, and leaves alone the images a preloader holds, in either layout (one GC
+   cycle for both: image volumes of a volume-mode pod, init containers of an init-mode one).
 4. The image without a shell and the one referenced by digest are on the node afterwards, and warm_status reports the
    digests of images.json.
 
@@ -25,12 +26,13 @@ from kubernetes import client
 from oci_archive import write_oci_archive
 from preloader_helpers import _ctr, kubelet_pull_events, node_image_refs, remove_from_real_node
 from run_ansible import ansible_env, run_module
-from window_helpers import (DEMO, KUBELET_RESTART, delete_namespace, dropin_dir, new_namespace, remove_dropin,
+from window_helpers import (DEMO, DROPIN_NAME, KUBELET_RESTART, delete_namespace, dropin_dir, new_namespace, remove_dropin,
                             restart_kubelet, unmark, wait_gone)
 
 POOL = "real"
 DAEMONSET = "preload-" + POOL  # the preload role's default name for the pool's DaemonSet
 VICTIM_REF = "prewarm-it.local/gc-victim:latest"
+KEEPER_REF = "prewarm-it.local/gc-keeper:v1"  # held by an init-mode preloader only
 
 
 # ---------------------------------------------------------------- cluster helpers
@@ -122,7 +124,7 @@ def test_user_pod_created_during_the_window_waits_until_the_node_is_warm_and_rel
         delete_namespace(core_v1, namespace)
 
 
-# ---------------------------------------------------------------- the os_upgrade window, once for promises 1, 3, 4
+# ---------------------------------------------------------------- the os_upgrade window, once per preloader layout, for promises 1 and 4
 
 def _inventory(tmp):
     """tests/demo's inventory, holding only the real node (the kwok pools have nothing to prove here)."""
@@ -251,14 +253,14 @@ def test_no_shell_and_by_digest_images_are_present_and_warm_status_reports_their
 
 # ---------------------------------------------------------------- promise 3: preloaded images survive image GC
 
-def _victim_archive(tmp, size):
+def _random_image_archive(tmp, ref, size):
     """An OCI image archive of one layer of `size` random bytes, unlike any other image (so its own image ID)."""
-    content = os.path.join(tmp, "gc-victim.bin")
+    content = os.path.join(tmp, "random.bin")
     with open(content, "wb") as handle:
         for offset in range(0, size, 1 << 20):
             handle.write(os.urandom(min(1 << 20, size - offset)))
     try:
-        return write_oci_archive(tmp, VICTIM_REF, {"gc-victim.bin": content})
+        return write_oci_archive(tmp, ref, {"random.bin": content})
     finally:
         os.unlink(content)
 
@@ -267,16 +269,70 @@ def _node_image_names(node):
     return {n for image in node.status.images or [] for n in image.names or []}
 
 
-def test_preloaded_images_survive_image_gc_over_the_high_threshold_and_an_unreferenced_one_does_not(
-        window, core_v1, cluster_dir, kubelet_config_path, real_node, test_images, watch_until):
+def _pod_ready(pod):
+    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+
+def _preloaders_of_both_layouts(kubeconfig, namespace, node, pool_refs):
+    """A volume-mode preloader holding the pool's images and an init-mode one holding KEEPER_REF, both on `node`."""
+    common = {"kubeconfig": kubeconfig, "namespace": namespace, "node_selector": {"kubernetes.io/hostname": node},
+              "tolerations": [{"operator": "Exists"}]}
+    volume = run_module("preloader", dict(common, name="gc-volume", mode="volume", images=pool_refs))
+    assert not volume.get("failed"), volume["msg"]
+    # The keeper exists only in containerd's store (imported), in no registry: not resolved, pulled only if not present.
+    init = run_module("preloader", dict(common, name="gc-init", mode="init", images=[KEEPER_REF], resolve_tags=False,
+                                        image_pull_policy="IfNotPresent"))
+    assert not init.get("failed"), init["msg"]
+
+
+def _read_or_none(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _put_back(path, content):
+    """Write `content` to path again, or remove path when it did not exist (None)."""
+    if content is None:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(content)
+
+
+# Both layouts in one image GC cycle (the kubelet runs image GC every 5 minutes, and it is the test's cost): the images
+# referenced only by the volume-mode pod's image volumes and the one referenced only by the init-mode pod's exited
+# init container are kept, while an unreferenced image as large as the largest is collected.
+def test_images_held_by_either_preloader_layout_survive_image_gc_over_the_high_threshold_and_an_unreferenced_one_does_not(
+        kubeconfig, core_v1, cluster_dir, kubelet_config_path, real_node, test_images, watch_until):
     imagefs = os.path.join(cluster_dir, "imagefs")  # containerd's root, the kubelet's image filesystem (a loop ext4)
     filler = os.path.join(imagefs, "prewarm-promise-filler")
+    dropin = os.path.join(dropin_dir(kubelet_config_path), DROPIN_NAME)
+    dropin_before = _read_or_none(dropin)
     high, low = 90, 80
-    victim_digest = None
+    size = test_images["large"]["size"]
+    pool_refs = _pool_refs(test_images)
+    tmp = tempfile.mkdtemp(prefix="prewarm-promise-gc")
+    namespace = new_namespace(core_v1, "prewarm-promise-gc")
+    digests = {}
     try:
-        archive, victim_digest = _victim_archive(window["tmp"], test_images["large"]["size"])
-        _ctr(cluster_dir, "images", "import", archive)
-        # The kubelet sees it (it reports it in the node's status), so its disappearance later is the GC's doing.
+        for ref in (KEEPER_REF, VICTIM_REF):
+            archive, digests[ref] = _random_image_archive(tmp, ref, size)
+            _ctr(cluster_dir, "images", "import", archive)
+            os.unlink(archive)
+        _preloaders_of_both_layouts(kubeconfig, namespace, real_node, pool_refs)
+        for name in ("gc-volume", "gc-init"):
+            pod = watch_until(core_v1.list_namespaced_pod, _pod_ready, 300, namespace=namespace,
+                              label_selector="prewarm.k8s/preloader=" + name)
+            assert pod.spec.node_name == real_node
+            if name == "gc-volume":
+                # Nothing of the pool runs: its images are referenced by the pod's image volumes alone.
+                assert not pod.spec.init_containers and [v.image.reference for v in pod.spec.volumes if v.image] == pool_refs
+            else:
+                assert [c.image for c in pod.spec.init_containers if c.name.startswith("pull-")] == [KEEPER_REF]
+        # The kubelet sees the victim (it reports it in the node's status), so its disappearance later is the GC's doing.
         watch_until(core_v1.list_node, lambda n: VICTIM_REF in _node_image_names(n), 120, field_selector="metadata.name=" + real_node)
 
         # Push the filesystem over the high threshold: usage 100 - available/capacity, as the kubelet computes it.
@@ -304,21 +360,25 @@ def test_preloaded_images_survive_image_gc_over_the_high_threshold_and_an_unrefe
         watch_until(core_v1.list_node, lambda n: large in _node_image_names(n) and VICTIM_REF not in _node_image_names(n), 360,
                     field_selector="metadata.name=" + real_node)
 
-        names = _ctr_names(cluster_dir)
-        assert VICTIM_REF not in names
+        assert VICTIM_REF not in _ctr_names(cluster_dir)
         for name in ("small", "noshell", "large"):
-            assert node_image_refs(cluster_dir, test_images[name]["digest"]), "image GC removed the preloaded %s" % name
+            assert node_image_refs(cluster_dir, test_images[name]["digest"]), "image GC removed %s, held by an image volume" % name
+        assert node_image_refs(cluster_dir, digests[KEEPER_REF]), "image GC removed %s, held by an init container" % KEEPER_REF
         gc_events = [(e.reason, e.message) for e in core_v1.list_namespaced_event(
             "default", field_selector="involvedObject.name=%s,reason=ImageGCFailed" % real_node).items]
-        _print("image GC at %d%% usage (high %d, low %d): unreferenced %s (%d MB) collected, preloaded images kept; "
-               "ImageGCFailed events on the node: %s"
-               % (usage, high, low, VICTIM_REF, test_images["large"]["size"] // 10 ** 6, gc_events[-1:] or "none"))
+        _print("image GC at %d%% usage (high %d, low %d): unreferenced %s (%d MB) collected; the pool's images (image volumes) "
+               "and %s (init container) kept; ImageGCFailed events on the node: %s"
+               % (usage, high, low, VICTIM_REF, size // 10 ** 6, KEEPER_REF, gc_events[-1:] or "none"))
     finally:
         if os.path.exists(filler):
             os.unlink(filler)
-        # By every name containerd keeps for it (the CRI adds one by image ID), so no copy is left for the next run.
-        victim_refs = node_image_refs(cluster_dir, victim_digest) if victim_digest else []
-        if victim_refs:
-            _ctr(cluster_dir, "images", "rm", "--sync", *victim_refs)
-        # The fixture removes the drop-in and restarts the kubelet at the end of the module; the other tests of this
-        # module do not depend on the GC settings.
+        delete_namespace(core_v1, namespace)
+        # By every name containerd keeps for them (the CRI adds one by image ID), so no copy is left for the next run.
+        for digest in digests.values():
+            refs = node_image_refs(cluster_dir, digest)
+            if refs:
+                _ctr(cluster_dir, "images", "rm", "--sync", *refs)
+        # The kubelet's settings as they were (the drop-in of a window running in this module included).
+        _put_back(dropin, dropin_before)
+        restart_kubelet(core_v1, watch_until, real_node)
+        subprocess.run(["rm", "-rf", tmp], check=True)

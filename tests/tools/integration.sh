@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration tests (pytest), the roles' molecule scenarios and the benchmark's smoke run (50 nodes,
+# Integration tests (pytest), the roles' molecule scenarios and the benchmark's smoke run (20 nodes,
 # both ways, end states checked, no timing) against the local test cluster.
 # Brings the cluster up (idempotent); a
 # cluster that this run had to start is torn down again at the end, one that was already up
@@ -20,7 +20,7 @@ fi
 rc=$?
 # molecule calls ansible-config and friends from PATH: the venv's bin first.
 (cd "$root" && PATH="$(dirname "$python"):$PATH" molecule test --all) || rc=1
-PREWARM_BENCH_POOL=bench-smoke "$python" "$root/tests/bench/bench.py" --sizes 50 --max-pulling 10 --smoke || rc=1
+PREWARM_BENCH_POOL=bench-smoke "$python" "$root/tests/bench/bench.py" --sizes 20 --max-pulling 5 --smoke || rc=1
 if [ "$was_up" = false ] && [ -z "${PREWARM_KEEP_CLUSTER:-}" ]; then
   "$root/tests/cluster/cluster-down.sh" || rc=1
 fi

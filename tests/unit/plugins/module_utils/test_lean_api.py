@@ -51,7 +51,7 @@ class Handler(BaseHTTPServer.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_PATCH = _answer  # noqa: N815  pylint: disable=invalid-name
+    do_GET = do_PATCH = _answer  # pylint: disable=invalid-name
 
     def log_message(self, *args):  # pylint: disable=arguments-differ
         pass

@@ -337,6 +337,6 @@ def test_an_image_not_listed_beside_an_entry_at_the_names_cap_is_unknown_not_abs
 def test_narrowing_keeps_what_the_names_cap_hides():
     node = _node_with(CUT_ENTRY, {"names": ["127.0.0.1:5000/unrelated@" + "sha256:" + "7" * 64]})
     narrowed = narrow_images(repositories(["127.0.0.1:5000/app:1", "127.0.0.1:5000/other:1"]))(node, keep(node, NODE_FIELDS))
-    for ref, wanted in (("127.0.0.1:5000/app:1", CUT_DIGEST), ("127.0.0.1:5000/other:1", "sha256:" + "8" * 64)):
-        ref = parse_image_reference(ref)
+    for name, wanted in (("127.0.0.1:5000/app:1", CUT_DIGEST), ("127.0.0.1:5000/other:1", "sha256:" + "8" * 64)):
+        ref = parse_image_reference(name)
         assert NodeImages(narrowed).lookup(ref, wanted) == NodeImages(node).lookup(ref, wanted)

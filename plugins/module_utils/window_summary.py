@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The per-node summary a window ends with: one line per node, in node order.
+
+A row is what a node's run reports (node_upgrade_report, or a warmup result with node, pool, since and
+result added): node, pool, since and released_at (the mark and the release, RFC 3339 UTC), reboot_started
+and reboot_ended when the node rebooted, warming_seconds, result, and images ({image, digest, state}).
+Built here rather than in a Jinja macro: on a pool of thousands of nodes the template took tens of seconds.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from datetime import datetime, timezone
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import MAINTENANCE_ANNOTATION
+from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import parse_record
+
+NO_NODE = "no node"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def format_seconds(value):
+    """`1h02m03s` from an hour on, `2m05s` below it, `-` for no value; rounded to the second."""
+    if value is None:
+        return "-"
+    seconds = int(round(float(value)))
+    if seconds >= 3600:
+        return "%dh%02dm%02ds" % (seconds // 3600, seconds % 3600 // 60, seconds % 60)
+    return "%dm%02ds" % (seconds // 60, seconds % 60)
+
+
+def _parse(timestamp):
+    # Whole seconds of an RFC 3339 UTC time, with or without fraction and zone designator.
+    return datetime.strptime(timestamp[:19], _TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def format_between(start, end, now):
+    """The time from `start` to `end` (or to `now`, marked "still marked"); `-` without a start."""
+    if not start:
+        return "-"
+    until = _parse(end) if end else now
+    text = format_seconds((until - _parse(start)).total_seconds())
+    return text if end else text + " (still marked)"
+
+
+def _image_text(image):
+    digest = image.get("digest")
+    shown = " @ " + digest if digest and digest not in image["image"] else ""
+    return "%s%s (%s)" % (image["image"], shown, image.get("state"))
+
+
+def summary_line(row, now):
+    parts = [row["node"], "pool %s" % (row.get("pool") or "-"),
+             "maintenance " + format_between(row.get("since"), row.get("released_at"), now)]
+    if row.get("reboot_ended"):
+        parts.append("reboot " + format_between(row.get("reboot_started"), row["reboot_ended"], now))
+    parts.append("warming " + format_seconds(row.get("warming_seconds")))
+    parts.append(row.get("result") or "-")
+    images = [_image_text(image) for image in row.get("images") or []]
+    parts.append("images: " + (", ".join(images) if images else "-"))
+    return " | ".join(parts)
+
+
+def summary_lines(rows, now=None):
+    """One line per row, sorted by node; `no node` for none. `now` (aware UTC) ends a window still open."""
+    if not rows:
+        return [NO_NODE]
+    now = now or datetime.now(timezone.utc).replace(microsecond=0)
+    return [summary_line(row, now) for row in sorted(rows, key=lambda row: row["node"])]
+
+
+def release_rows(released, marked_nodes, pools, now):
+    """The summary rows of a release: one per node node_maintenance answered for (its `nodes`: name, action, warnings).
+
+    marked_nodes: the Node objects read under maintenance before the release, for when each was marked and the step
+    its window had reached; pools: {node name: pool} where the inventory says; now: the release's time (RFC 3339).
+    """
+    by_name = {(n.get("metadata") or {}).get("name"): n for n in marked_nodes or []}
+    rows = []
+    for answer in released:
+        name = answer["name"]
+        raw = (((by_name.get(name) or {}).get("metadata") or {}).get("annotations") or {}).get(MAINTENANCE_ANNOTATION)
+        record, problem = parse_record(raw)
+        status = (record or {}).get("status") or {}
+        result = answer["action"]
+        if problem:
+            result += " (its %s annotation could not be read: %s)" % (MAINTENANCE_ANNOTATION, problem)
+        elif status:
+            result += " (was at step %s, %s)" % (status.get("step", "?"), status.get("result", "?"))
+        if answer.get("warnings"):
+            result += "; " + "; ".join(answer["warnings"])
+        rows.append({"node": name, "pool": pools.get(name), "since": (record or {}).get("since"),
+                     "released_at": now if answer["action"] == "released" else None, "result": result})
+    return rows
+
+
+NOT_REACHED = "not reached: still as it was"
+
+
+def upgrade_rows(hosts, hostvars):
+    """os_upgrade's rows: each node host's node_upgrade_report, or, for a host no batch reached, that it was not."""
+    rows = []
+    for host in hosts:
+        facts = hostvars[host]
+        report = facts.get("node_upgrade_report")
+        rows.append(report if report is not None else
+                    {"node": facts.get("prewarm_node_name") or host, "pool": facts.get("prewarm_pool"), "result": NOT_REACHED})
+    return rows
+
+
+def warm_rows(warmup, pool):
+    """The prewarm playbook's rows: each node of the warmup result, released, warm, refused or cold with why."""
+    refused = warmup.get("refused") or {}
+    rows = []
+    for name, node in (warmup.get("nodes") or {}).items():
+        if node.get("warm"):
+            result = "released" if node.get("released") else "warm"
+        else:
+            result = ("refused: " if name in refused else "cold: ") + (node.get("message") or "")
+        rows.append(dict(node, node=name, pool=pool, result=result))
+    return rows
+
+
+def reconcile_rows(decisions, warmed):
+    """reconcile's rows: the nodes it warmed (released, warm, still marked, or cold with why) and the marked ones it left.
+
+    decisions: reconcile_plan's rows; warmed: the warm-up's per-node results by node name.
+    """
+    rows = []
+    for node in decisions:
+        if not (node["warm"] or node["marked"]):
+            continue
+        warmth = warmed.get(node["node"]) or {}
+        if not node["warm"]:
+            if node.get("step"):
+                where = "window at step %s (%s)%s" % (node["step"], node.get("step_result"),
+                                                      ": " + node["error"] if node.get("error") else "")
+            else:
+                where = node.get("error") or "not back from an upgrade yet"
+            result = "under maintenance, left alone: " + where
+        elif not warmth.get("warm"):
+            result = "cold: " + (warmth.get("message") or "no result")
+        elif warmth.get("released"):
+            result = "released"
+        else:
+            result = "warm" + (", still marked: " + (warmth.get("message") or "") if node["marked"] else "")
+        rows.append(dict(warmth, node=node["node"], pool=node["pool"], since=node.get("since"), result=result))
+    return rows

@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The per-node summary lines: durations, open windows, reboots, images, order, and the filter on top."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.prewarm.k8s.plugins.filter.reconcile_rows import reconcile_rows as reconcile_rows_filter
+from ansible_collections.prewarm.k8s.plugins.filter.release_rows import release_rows as release_rows_filter
+from ansible_collections.prewarm.k8s.plugins.filter.upgrade_rows import upgrade_rows as upgrade_rows_filter
+from ansible_collections.prewarm.k8s.plugins.filter.warm_rows import warm_rows as warm_rows_filter
+from ansible_collections.prewarm.k8s.plugins.filter.window_summary import window_summary
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import (format_between, format_seconds, release_rows,
+                                                                                 summary_lines)
+
+NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, "-"), (0, "0m00s"), (59.4, "0m59s"), (125, "2m05s"), (3599, "59m59s"), (3600, "1h00m00s"),
+    (3723, "1h02m03s"), (90061, "25h01m01s"), ("12.5", "0m12s"), (13.5, "0m14s"),  # half to even, as Jinja's round
+])
+def test_seconds_are_printed_in_minutes_or_hours(value, text):
+    assert format_seconds(value) == text
+
+
+def test_a_window_is_timed_from_mark_to_release_in_whole_seconds_whatever_the_timestamp_form():
+    assert format_between("2026-12-04T10:00:00Z", "2026-12-04T10:02:05.900Z", NOW) == "2m05s"
+    assert format_between("2026-12-04T10:00:00+00:00", "2026-12-04T11:02:03Z", NOW) == "1h02m03s"
+
+
+def test_an_open_window_is_timed_until_now_and_said_to_be_still_marked():
+    assert format_between("2026-12-04T11:58:30Z", None, NOW) == "1m30s (still marked)"
+
+
+def test_no_start_is_no_time():
+    assert format_between(None, "2026-12-04T10:02:05Z", NOW) == "-"
+    assert format_between("", None, NOW) == "-"
+
+
+def _row(node, **fields):
+    return dict({"node": node, "pool": "web", "since": "2026-12-04T11:00:00Z", "released_at": "2026-12-04T11:05:00Z",
+                 "warming_seconds": 12.0, "result": "released"}, **fields)
+
+
+def test_one_line_per_node_in_node_order_with_every_field():
+    rows = [_row("web-2", images=[{"image": "reg/app:1", "digest": "sha256:aa", "state": "present"},
+                                  {"image": "reg/base@sha256:bb", "digest": "sha256:bb", "state": "present"}]),
+            _row("web-1", images=[])]
+    assert summary_lines(rows, NOW) == [
+        "web-1 | pool web | maintenance 5m00s | warming 0m12s | released | images: -",
+        # A digest already in the reference is not repeated.
+        "web-2 | pool web | maintenance 5m00s | warming 0m12s | released | images: reg/app:1 @ sha256:aa (present), "
+        "reg/base@sha256:bb (present)",
+    ]
+
+
+def test_a_rebooted_node_shows_its_reboot_and_a_failed_one_its_result_still_marked():
+    row = _row("gpu-1", pool="gpu", released_at=None, reboot_started="2026-12-04T11:01:00Z",
+               reboot_ended="2026-12-04T11:02:30Z", warming_seconds=None, result="failed at warm: ImagePullBackOff")
+    assert summary_lines([row], NOW) == [
+        "gpu-1 | pool gpu | maintenance 1h00m00s (still marked) | reboot 1m30s | warming - | failed at warm: ImagePullBackOff"
+        " | images: -"]
+
+
+def test_a_node_the_run_never_reached_has_only_its_name_pool_and_result():
+    assert summary_lines([{"node": "web-9", "pool": "web", "result": "not reached: still as it was"}], NOW) == [
+        "web-9 | pool web | maintenance - | warming - | not reached: still as it was | images: -"]
+
+
+def test_no_rows_is_said():
+    assert summary_lines([], NOW) == ["no node"]
+    assert window_summary([]) == ["no node"]
+
+
+def test_the_filter_fails_naming_what_a_row_lacks():
+    with pytest.raises(InvalidInput, match=r"^a row lacks a field or holds a bad value \(KeyError: 'node'\)$"):
+        window_summary([{"pool": "web"}])
+
+
+# ---------------------------------------------------------------- the release playbook's rows
+
+def _marked(name, status):
+    record = {"by": "ops@bastion", "since": "2026-12-04T03:00:00Z", "owned": {"taint": None, "label": None, "cordon": True},
+              "status": status}
+    return {"metadata": {"name": name, "annotations": {"prewarm.k8s/maintenance": json.dumps(record)}}}
+
+
+def test_release_rows_say_what_was_done_where_each_window_was_and_the_warnings():
+    released = [{"name": "web-1", "action": "released", "warnings": []},
+                {"name": "web-2", "action": "released", "warnings": ["the cordon was not ours: left on"]},
+                {"name": "web-3", "action": "unchanged"}]
+    marked = [_marked("web-1", {"step": "drained", "result": "failed", "error": "x"}), _marked("web-2", {})]
+    rows = release_rows(released, marked, {"web-1": "web", "web-2": "web"}, "2026-12-04T04:00:00Z")
+    assert rows == [
+        {"node": "web-1", "pool": "web", "since": "2026-12-04T03:00:00Z", "released_at": "2026-12-04T04:00:00Z",
+         "result": "released (was at step drained, failed)"},
+        {"node": "web-2", "pool": "web", "since": "2026-12-04T03:00:00Z", "released_at": "2026-12-04T04:00:00Z",
+         "result": "released; the cordon was not ours: left on"},
+        {"node": "web-3", "pool": None, "since": None, "released_at": None, "result": "unchanged"},
+    ]
+    assert summary_lines(rows, NOW)[0] == (
+        "web-1 | pool web | maintenance 1h00m00s | warming - | released (was at step drained, failed) | images: -")
+
+
+def test_a_release_row_says_when_the_annotation_could_not_be_read():
+    marked = [{"metadata": {"name": "web-1", "annotations": {"prewarm.k8s/maintenance": "{oops"}}}]
+    row = release_rows([{"name": "web-1", "action": "released"}], marked, {}, "2026-12-04T04:00:00Z")[0]
+    assert row["result"].startswith("released (its prewarm.k8s/maintenance annotation could not be read: not valid JSON")
+    assert row["since"] is None
+
+
+def test_the_release_filter_finds_each_pool_in_the_inventory():
+    hostvars = {"web-1": {"prewarm_pool": "web"}, "bastion": {}}
+    rows = release_rows_filter([{"name": "web-1", "action": "released"}, {"name": "db-1", "action": "released"}], [],
+                               hostvars, "2026-12-04T04:00:00Z")
+    assert [(r["node"], r["pool"]) for r in rows] == [("web-1", "web"), ("db-1", None)]
+
+
+# ---------------------------------------------------------------- os_upgrade, prewarm and reconcile rows
+
+def test_upgrade_rows_are_the_reports_and_say_which_hosts_no_batch_reached():
+    report = {"node": "web-1", "pool": "web", "result": "released"}
+    hostvars = {"web-1": {"node_upgrade_report": report, "prewarm_pool": "web"},
+                "h2": {"prewarm_node_name": "web-2", "prewarm_pool": "web"}, "web-3": {"prewarm_pool": "web"}}
+    assert upgrade_rows_filter(["web-1", "h2", "web-3"], hostvars) == [
+        report, {"node": "web-2", "pool": "web", "result": "not reached: still as it was"},
+        {"node": "web-3", "pool": "web", "result": "not reached: still as it was"}]
+
+
+def test_warm_rows_say_released_warm_refused_or_cold_with_why():
+    warmup = {"nodes": {"a": {"warm": True, "released": True, "warming_seconds": 3.0},
+                        "b": {"warm": True, "released": False},
+                        "c": {"warm": False, "message": "not under maintenance"},
+                        "d": {"warm": False, "message": "ImagePullBackOff: reg/app:1"}},
+              "refused": {"c": "not under maintenance"}}
+    rows = warm_rows_filter(warmup, "gpu")
+    assert [(r["node"], r["pool"], r["result"]) for r in rows] == [
+        ("a", "gpu", "released"), ("b", "gpu", "warm"), ("c", "gpu", "refused: not under maintenance"),
+        ("d", "gpu", "cold: ImagePullBackOff: reg/app:1")]
+    assert rows[0]["warming_seconds"] == 3.0
+    assert warm_rows_filter({}, "gpu") == []
+
+
+def test_reconcile_rows_cover_the_warmed_and_the_marked_nodes_only():
+    decisions = [
+        {"node": "a", "pool": "web", "warm": True, "marked": True, "since": "s", "step": "warm", "step_result": "failed"},
+        {"node": "b", "pool": "web", "warm": True, "marked": False, "since": None},
+        {"node": "c", "pool": "web", "warm": True, "marked": True, "since": "s"},
+        {"node": "d", "pool": "web", "warm": True, "marked": False, "since": None},
+        {"node": "e", "pool": "web", "warm": False, "marked": True, "since": "s", "step": "drained", "step_result": "failed",
+         "error": "budget"},
+        {"node": "f", "pool": "web", "warm": False, "marked": True, "since": "s", "step": None},
+        {"node": "g", "pool": "web", "warm": False, "marked": False, "since": None},
+    ]
+    warmed = {"a": {"warm": True, "released": True, "warming_seconds": 4.0}, "b": {"warm": True, "released": False},
+              "c": {"warm": True, "released": False, "message": "its marks are not ours"}}
+    rows = reconcile_rows_filter(decisions, warmed)
+    assert [(r["node"], r["result"]) for r in rows] == [
+        ("a", "released"), ("b", "warm"), ("c", "warm, still marked: its marks are not ours"), ("d", "cold: no result"),
+        ("e", "under maintenance, left alone: window at step drained (failed): budget"),
+        ("f", "under maintenance, left alone: not back from an upgrade yet")]
+    assert rows[0]["warming_seconds"] == 4.0 and rows[0]["since"] == "s"
