@@ -40,11 +40,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import reconcile_rows as rows_of
-
-
-def reconcile_rows(decisions, warmed):
-    return rows_of(decisions, warmed)
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import reconcile_rows
 
 
 class FilterModule(object):

@@ -39,11 +39,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import upgrade_rows as rows_of
-
-
-def upgrade_rows(hosts, hostvars):
-    return rows_of(hosts, hostvars)
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import upgrade_rows
 
 
 class FilterModule(object):

@@ -38,11 +38,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import warm_rows as rows_of
-
-
-def warm_rows(warmup, pool):
-    return rows_of(warmup, pool)
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import warm_rows
 
 
 class FilterModule(object):

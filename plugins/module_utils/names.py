@@ -88,6 +88,16 @@ def check_dns_label(name, option):
                            "digits and '-', at most 63 characters)" % (option, name))
 
 
+def unique_in_order(names):
+    """`names` without repeats, each where it first occurs (the order can be the order of work)."""
+    seen, unique = set(), []
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            unique.append(name)
+    return unique
+
+
 def name_list(value, option="names"):
     """The names in `value`: a list, or a comma-separated string as given on the command line (-e nodes=a,b).
 
@@ -101,11 +111,7 @@ def name_list(value, option="names"):
     else:
         raise InvalidInput("%s: must be a list of names or a comma-separated string, got %s %r"
                            % (option, type(value).__name__, value))
-    names = []
     for item in items:
         if not isinstance(item, str):
             raise InvalidInput("%s: every name must be a string, got %s %r" % (option, type(item).__name__, item))
-        name = item.strip()
-        if name and name not in names:
-            names.append(name)
-    return names
+    return unique_in_order(name for name in (item.strip() for item in items) if name)

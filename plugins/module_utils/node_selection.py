@@ -8,17 +8,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
-from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_object_name
+from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_object_name, unique_in_order
 
 
 def check_node_names(names, option="names"):
     """The node names of `option`, checked and without duplicates, in the order given."""
-    checked = []
     for name in names or []:
         check_object_name(name, option)
-        if name not in checked:
-            checked.append(name)
-    return checked
+    return unique_in_order(names or [])
 
 
 def select_nodes(names, label_selector, listed, selected, allow_empty=False, missing_ok=False):

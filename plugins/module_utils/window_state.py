@@ -88,24 +88,22 @@ def reconcile_decision(node, pool, finishable_steps, drifted, done_label=None, k
     Any other node under maintenance is its window's: left alone and reported, one whose annotation cannot be
     read included (its error says why).
     """
-    raw = raw_record(node)
+    marked = raw_record(node) is not None
     record, problem = node_record(node)
-    status = (record or {}).get("status") or {}
+    record = record or {}
+    status = record.get("status") or {}
     step = status.get("step")
     upgraded = is_upgraded(node, done_label, kernel_version, os_image)
+    error = status.get("error")
     if problem:
-        warm = False
+        warm, error = False, "the %s annotation cannot be read (%s)" % (MAINTENANCE_ANNOTATION, problem)
     elif step is not None:
         warm = step in finishable_steps and (status.get("result") == "done" or step == WARM_STEP)
     else:
         warm = upgraded
-    warm = warm or (drifted and raw is None)
-    error = status.get("error")
-    if problem:
-        error = "the %s annotation cannot be read (%s)" % (MAINTENANCE_ANNOTATION, problem)
-    return {"node": node_name(node), "pool": pool, "marked": raw is not None, "drifted": drifted,
-            "since": (record or {}).get("since"), "step": step, "step_result": status.get("result"), "error": error,
-            "upgraded": upgraded, "warm": warm}
+    return {"node": node_name(node), "pool": pool, "marked": marked, "drifted": drifted, "since": record.get("since"),
+            "step": step, "step_result": status.get("result"), "error": error, "upgraded": upgraded,
+            "warm": warm or (drifted and not marked)}
 
 
 def reconcile_plan(listed, drifted, finishable_steps, done_label=None, kernel_version=None, os_image=None):

@@ -16,7 +16,7 @@ __metaclass__ = type
 from datetime import datetime, timezone
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import MAINTENANCE_ANNOTATION
-from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import parse_record
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_state import node_name, node_record
 
 NO_NODE = "no node"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -78,12 +78,11 @@ def release_rows(released, marked_nodes, pools, now):
     marked_nodes: the Node objects read under maintenance before the release, for when each was marked and the step
     its window had reached; pools: {node name: pool} where the inventory says; now: the release's time (RFC 3339).
     """
-    by_name = {(n.get("metadata") or {}).get("name"): n for n in marked_nodes or []}
+    by_name = {node_name(node): node for node in marked_nodes or []}
     rows = []
     for answer in released:
         name = answer["name"]
-        raw = (((by_name.get(name) or {}).get("metadata") or {}).get("annotations") or {}).get(MAINTENANCE_ANNOTATION)
-        record, problem = parse_record(raw)
+        record, problem = node_record(by_name.get(name))
         status = (record or {}).get("status") or {}
         result = answer["action"]
         if problem:

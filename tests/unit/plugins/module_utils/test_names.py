@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.prewarm.k8s.plugins.filter.name_list import name_list as name_list_filter
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
-from ansible_collections.prewarm.k8s.plugins.module_utils.names import name_list
+from ansible_collections.prewarm.k8s.plugins.module_utils.names import name_list, unique_in_order
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -55,3 +55,8 @@ def test_the_filter_gives_the_same_names_and_fails_naming_the_variable():
     assert name_list_filter("a, b") == ["a", "b"]
     with pytest.raises(InvalidInput, match=r"^warm_nodes: must be a list"):
         name_list_filter(5, "warm_nodes")
+
+
+def test_unique_in_order_keeps_each_first_occurrence():
+    assert unique_in_order(["b", "a", "b", "c", "a"]) == ["b", "a", "c"]
+    assert unique_in_order(iter(["x", "x"])) == ["x"]
