@@ -232,7 +232,7 @@ evictionHard:
 EOC
 fi
 start_kubelet
-wait_until 60 "the kubelet" kubelet_healthy
+wait_for_kubelet 60
 
 # --- kwok and the simulated pools -----------------------------------------------------------
 "$here/kwok-nodes.sh"

@@ -17,3 +17,23 @@ start_kubelet() {
 }
 
 kubelet_healthy() { curl -fsS http://127.0.0.1:10248/healthz; }
+
+# wait_for_kubelet SECONDS: until the kubelet answers its health check. A kubelet that exits
+# (a config it refuses, say) fails at once; either failure shows the end of its log, so a CI run
+# says why instead of only that it waited.
+wait_for_kubelet() {
+  local deadline=$((SECONDS + $1)) why
+  until kubelet_healthy >/dev/null 2>&1; do
+    if ! daemon_pid kubelet >/dev/null; then
+      why="the kubelet exited"
+    elif ((SECONDS >= deadline)); then
+      why="timed out after $1s waiting for the kubelet"
+    else
+      sleep 0.2
+      continue
+    fi
+    log "the kubelet's last log lines ($LOG_DIR/kubelet.log):"
+    tail -n 40 "$LOG_DIR/kubelet.log" >&2
+    die "$why"
+  done
+}
