@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import queue
 import threading
 import time
@@ -23,6 +22,7 @@ import time
 from ansible_collections.prewarm.k8s.plugins.module_utils.controller import CHECK_INTERVAL, ControllerGone, stop_message
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure, describe_api_exception
 from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import keep
+from ansible_collections.prewarm.k8s.plugins.module_utils.paging import list_all
 
 try:
     from kubernetes import watch as k8s_watch
@@ -32,7 +32,6 @@ except ImportError:
 # The server ends a watch after this long; the stream then resumes from its last
 # resourceVersion. Short enough that a silently dead connection is noticed.
 WATCH_WINDOW_SECONDS = 240
-LIST_PAGE_SIZE = 500
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 8.0
 HTTP_GONE = 410
@@ -78,15 +77,7 @@ class ApiListWatch(object):
 
     def list(self):
         """(items, resourceVersion), page by page: a 1,000-node LIST in a few requests."""
-        items, token = [], None
-        while True:
-            response = self._list_func(limit=LIST_PAGE_SIZE, _continue=token, _preload_content=False,
-                                       _request_timeout=self._request_timeout, **self._selectors)
-            page = json.loads(response.data)
-            items.extend(self._trim(item) for item in page.get("items") or [])
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                return items, (page.get("metadata") or {}).get("resourceVersion")
+        return list_all(self._list_func, self._request_timeout, trim=self._trim, **self._selectors)
 
     def watch(self, resource_version):
         """Events as {"type", "object"} with raw dicts; raises ApiException (410 when expired)."""

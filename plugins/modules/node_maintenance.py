@@ -258,7 +258,6 @@ summary:
 """
 
 import getpass
-import json
 import socket
 from datetime import datetime, timezone
 
@@ -288,6 +287,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import (
     plan_node,
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import apply_plan
+from ansible_collections.prewarm.k8s.plugins.module_utils.paging import list_all
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import check_node_names, select_nodes
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import TAINT_EFFECTS
 
@@ -296,7 +296,6 @@ try:
 except ImportError:
     pass  # api_module() reports the missing library
 
-LIST_PAGE_SIZE = 500
 
 ARGUMENT_SPEC = dict(
     names=dict(type="list", elements="str"),
@@ -385,27 +384,12 @@ def _plan_all(nodes, request):
 
 
 def _list_nodes(core, selector, timeout):
-    """All nodes (matching selector), read page by page as plain dicts.
-
-    Plain JSON, not the client's model objects: deserialising a thousand nodes with their
-    image lists into models takes longer than the whole run should.
-    """
-    action = "listing nodes" + (" with label_selector %r" % selector if selector else "")
-    items, token = [], None
-    while True:
-        kwargs = dict(limit=LIST_PAGE_SIZE, _preload_content=False, _request_timeout=timeout)
-        if selector:
-            kwargs["label_selector"] = selector
-        if token:
-            kwargs["_continue"] = token
-        try:
-            page = json.loads(core.list_node(**kwargs).data)
-        except ApiException as exc:
-            raise ApiFailure(describe_api_exception(exc, action, api_host(core.api_client)))
-        items.extend(page.get("items") or [])
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return items
+    """All nodes (matching selector), as plain dicts."""
+    try:
+        return list_all(core.list_node, timeout, label_selector=selector)[0]
+    except ApiException as exc:
+        action = "listing nodes" + (" with label_selector %r" % selector if selector else "")
+        raise ApiFailure(describe_api_exception(exc, action, api_host(core.api_client)))
 
 
 def _result(outcomes, check_mode, diff_mode):

@@ -308,13 +308,13 @@ from functools import partial
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
 from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
 from ansible_collections.prewarm.k8s.plugins.module_utils.drift import state_patches, warmth_label
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError, describe_api_exception
-from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS, POD_FIELDS
+from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
@@ -325,13 +325,13 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
     repositories,
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH
+from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_watch import list_preloader_pods, read_preloader, start_tracker
 from ansible_collections.prewarm.k8s.plugins.module_utils.registry_auth import check_registry_options
 from ansible_collections.prewarm.k8s.plugins.module_utils.resolution import parse_references, resolve_pool
 from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string, why_not_scheduled
 from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
-from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
+from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS
 from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import (
-    images_from_daemonset,
     preloader_mode,
     states_message,
     timeout_message,
@@ -373,12 +373,11 @@ def check_params(params):
     return check_registry_options(params["registries"] or {})
 
 
-def wanted_digests(api_client, params, registries, daemonset, images):
+def wanted_digests(api_client, params, registries, pod_spec, images):
     """{reference: digest} each of the pool's references names now (or as recorded, without resolving)."""
     recorded = dict((entry["image"], entry["digest"]) for entry in images if entry.get("digest"))
     if not params["resolve_tags"]:
         return recorded
-    pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
     secrets = [ref.get("name") for ref in pod_spec.get("imagePullSecrets") or [] if ref.get("name")]
     return resolve_pool(api_client, parse_references(entry["image"] for entry in images), secrets, params["namespace"],
                         registries, {}, params["request_timeout"])
@@ -434,25 +433,18 @@ def run(params, check_mode=False):
     connection_warnings = []
     api_client = build_api_client(params, pool_size=4, warn=connection_warnings.append)
     check_reachable(api_client, params["request_timeout"])
-    daemonset = read_daemonset(api_client, params)
-    images = images_from_daemonset(daemonset)
+    daemonset, images, pod_spec = read_preloader(api_client, params)
     # Asked before any wait: a tag moved since the preloader ran makes its nodes stale now.
-    digests = wanted_digests(api_client, params, registries, daemonset, images)
+    digests = wanted_digests(api_client, params, registries, pod_spec, images)
     images = with_wanted_digests(images, digests)
-    pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
 
     core = LeanCoreApi(api_client)
     nodes = node_stream(core, params, pod_spec, images)
     node_items, node_version = api_call(api_client, "listing nodes", nodes.list)
     names = target_names(params, node_items, pod_spec)
-    pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], kept_fields=POD_FIELDS, namespace=params["namespace"],
-                        label_selector=label_selector_string((daemonset.get("spec") or {}).get("selector")))
-    pod_items, pod_version = api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
+    pods, pod_items, pod_version = list_preloader_pods(api_client, core, params, daemonset)
 
-    tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"],
-                          params["node_status_max_images"], list_lag=params["image_list_lag"])
-    tracker.replace(NODES, node_items)
-    tracker.replace(PODS, pod_items)
+    tracker = start_tracker(names, images, pod_spec, daemonset, params, node_items, pod_items)
     trouble, watch = {}, {"reconnects": 0, "relists": 0}
     if params["wait"] and not tracker.all_warm:
         _done, trouble = follow([(NODES, nodes, node_version), (PODS, pods, pod_version)], tracker,

@@ -313,7 +313,7 @@ import time
 from datetime import datetime, timezone
 from functools import partial
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call, read_daemonset
+from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
 from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
@@ -324,7 +324,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.image_fs import (
     image_sizes,
     missing_images,
 )
-from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS, NODE_FIELDS_WITH_IMAGES, POD_FIELDS, keep
+from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS, NODE_FIELDS_WITH_IMAGES, keep
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
@@ -337,10 +337,10 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.node_images import (
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_patch import MERGE_PATCH, apply_plan, node_failure, release_request
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_selection import check_node_names
-from ansible_collections.prewarm.k8s.plugins.module_utils.scheduling import label_selector_string
+from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_watch import list_preloader_pods, read_preloader, start_tracker
 from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
-from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS, WarmTracker
-from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import images_from_daemonset, preloader_mode
+from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS
+from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import preloader_mode
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
 from ansible_collections.prewarm.k8s.plugins.module_utils.waves import (
     ADMIT_LABEL_VALUE,
@@ -586,9 +586,7 @@ def run(params, check_mode, diff_mode):
     warnings = []
     api_client = build_api_client(params, pool_size=params["workers"] + 4, warn=warnings.append)
     check_reachable(api_client, params["request_timeout"])
-    daemonset = read_daemonset(api_client, params)
-    images = images_from_daemonset(daemonset)
-    pod_spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
+    daemonset, images, pod_spec = read_preloader(api_client, params)
     scope, label = preloader_scope(daemonset), admission_label(params["name"])
     if scope != ADMITTED:
         warnings.append("DaemonSet %s/%s has scope %s, so every node already has its preloader pod and max_pulling cannot "
@@ -605,9 +603,7 @@ def run(params, check_mode, diff_mode):
     unknown = [name for name in names if name not in known]
     if unknown:
         raise InvalidInput("nodes: no such node: %s" % ", ".join(unknown))
-    pods = ApiListWatch(core.list_namespaced_pod, params["request_timeout"], kept_fields=POD_FIELDS, namespace=params["namespace"],
-                        label_selector=label_selector_string((daemonset.get("spec") or {}).get("selector")))
-    pod_items, pod_version = api_call(api_client, "listing the preloader pods in %s" % params["namespace"], pods.list)
+    pods, pod_items, pod_version = list_preloader_pods(api_client, core, params, daemonset)
 
     refused = {}
     if scope == ADMITTED:
@@ -619,10 +615,7 @@ def run(params, check_mode, diff_mode):
     nodes.narrow = narrow_images(repositories(entry["image"] for entry in images))
     names_set = set(names)
     node_items = [nodes.narrow(node, keep(node, NODE_FIELDS)) for node in node_items if node["metadata"]["name"] in names_set]
-    tracker = WarmTracker(names, images, pod_spec, daemonset["metadata"].get("uid"), params["require_ready"],
-                          params["node_status_max_images"], list_lag=params["image_list_lag"])
-    tracker.replace(NODES, node_items)
-    tracker.replace(PODS, pod_items)
+    tracker = start_tracker(names, images, pod_spec, daemonset, params, node_items, pod_items)
     actions = NodeActions(core, label, params["request_timeout"], params["workers"], dry_run=check_mode, keep_views=diff_mode,
                           namespace=params["namespace"])
     waves = Waves(names, tracker, label, params["max_pulling"], scope == ADMITTED, params["release"], refused, actions, time.time,

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ansible_collections.prewarm.k8s.plugins.module_utils import watcher
+from ansible_collections.prewarm.k8s.plugins.module_utils import paging, watcher
 from ansible_collections.prewarm.k8s.plugins.module_utils.controller import ControllerGone
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import ApiFailure
 
@@ -188,7 +188,7 @@ def test_api_list_follows_continue_tokens():
     assert [item["metadata"]["name"] for item in items] == ["a", "b"]
     assert version == "9"
     assert [call["_continue"] for call in calls] == [None, "next"]
-    assert all(call["label_selector"] == "app=x" and call["limit"] == watcher.LIST_PAGE_SIZE for call in calls)
+    assert all(call["label_selector"] == "app=x" and call["limit"] == paging.LIST_PAGE_SIZE for call in calls)
 
 
 def test_counts_report_each_reconnect_and_relist():

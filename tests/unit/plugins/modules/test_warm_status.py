@@ -67,8 +67,7 @@ def test_any_cap_from_none_up_is_accepted(cap):
 def test_without_resolving_the_recorded_digests_are_wanted():
     images = [{"container": "pull-0", "image": "127.0.0.1:5000/base:1", "digest": DIGEST},
               {"container": "pull-1", "image": "127.0.0.1:5000/big:1", "digest": None}]
-    daemonset = {"metadata": {"name": "preload-web"}, "spec": {"template": {"spec": {}}}}
-    assert warm_status.wanted_digests(None, params(resolve_tags=False), {}, daemonset, images) == {"127.0.0.1:5000/base:1": DIGEST}
+    assert warm_status.wanted_digests(None, params(resolve_tags=False), {}, {}, images) == {"127.0.0.1:5000/base:1": DIGEST}
 
 
 def test_the_node_stream_keeps_of_each_image_list_only_the_pools_repositories():
