@@ -23,7 +23,7 @@ case $kind in
     [ -n "$repository" ] || fail "COLLECTION_REPOSITORY is not set: give the public address of the" \
       "collection's source repository, e.g. make release-build COLLECTION_REPOSITORY=https://github.com/<owner>/<repo>"
     [[ $repository != *.invalid/* && $repository != *.invalid ]] ||
-      fail "COLLECTION_REPOSITORY $repository is the test builds' placeholder, not a release address" ;;
+      fail "COLLECTION_REPOSITORY $repository is in the reserved .invalid domain, for test builds only" ;;
   test) repository=${repository:-$test_repository} ;;
   *) fail "second argument must be release or test, not '$kind'" ;;
 esac
