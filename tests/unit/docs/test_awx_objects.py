@@ -138,7 +138,7 @@ def test_extra_vars_are_variables_the_playbook_reads():
     assert problems == []
 
 
-@pytest.mark.parametrize("task", [task for task in _tasks()], ids=[task["name"] for task in _tasks()])
+@pytest.mark.parametrize("task", _tasks(), ids=[task["name"] for task in _tasks()])
 def test_task_uses_its_modules_options(task):
     modules = [key for key in task if key.startswith("awx.awx.")]
     assert len(modules) == 1, "one awx.awx module per task"
