@@ -115,7 +115,7 @@ def question_problems(index, question):
     default = question.get("default", "")
     if default != "":
         if isinstance(default, bool) or not isinstance(default, SURVEY_DEFAULT_TYPES[qtype]):
-            problems.append("%s: default %r is not a %s" % (where, default, qtype))
+            problems.append("%s: default %r is not of type %s" % (where, default, qtype))
         elif isinstance(default, str) and default.startswith("$encrypted$"):
             problems.append("%s: $encrypted$ is AWX's placeholder for a stored password, not a default" % where)
         else:
