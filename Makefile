@@ -12,9 +12,10 @@ PY = $(VENV)/bin/python
 # found in the venv by Ansible itself.
 CHECKOUT_ID := $(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-12)
 export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/checkouts/$(CHECKOUT_ID)
-BUILD_DIR ?= $(PREWARM_CACHE)/build
+# One per checkout too: checkouts building at the same time never overwrite each other's tarball.
+BUILD_DIR ?= $(PREWARM_CACHE)/build/$(CHECKOUT_ID)
 
-.PHONY: deps test unit sanity lint build integration demo bench bench-smoke test-oldest
+.PHONY: deps test unit sanity lint build release-build import-check integration demo bench bench-smoke test-oldest
 
 deps:
 	@tests/tools/venv.sh >/dev/null
@@ -31,14 +32,29 @@ lint: deps
 	$(VENV)/bin/ruff check --no-cache plugins tests extensions
 	$(VENV)/bin/antsibull-changelog lint
 
+# galaxy.yml's `repository`, the address of the collection's public source repository, is the
+# publisher's to give: COLLECTION_REPOSITORY (a make or environment variable) fills it in a copy
+# of galaxy.yml at build time (tests/tools/build.sh). `release-build` refuses to run without it;
+# `build`, the test build, uses it when given and otherwise an address in the reserved .invalid
+# domain that says it is a test build.
+COLLECTION_REPOSITORY ?=
+export COLLECTION_REPOSITORY
+
 build: deps
-	mkdir -p $(BUILD_DIR)
-	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD_DIR)
+	tests/tools/build.sh $(BUILD_DIR) test
+
+release-build: deps
+	tests/tools/build.sh $(BUILD_DIR) release
+
+# galaxy-importer, the check Galaxy and Automation Hub run on an upload, on the tarball `build`
+# wrote; any warning or error in its log fails it.
+import-check: build
+	tests/tools/import-check.sh $(BUILD_DIR)
 
 integration: deps
 	tests/tools/integration.sh $(PY) -q -p no:cacheprovider --durations=30
 
-test: unit sanity lint build integration
+test: unit sanity lint build import-check integration
 
 # The oldest Kubernetes release the collection supports, outside `make test` (its own build
 # takes 10-16 minutes): the cluster is brought up on it, the integration suite runs, and the
