@@ -172,6 +172,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.prewarm.k8s.plugins.module_utils import image_prune
+from ansible_collections.prewarm.k8s.plugins.module_utils.boundary import run_module
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
 
 # Where containerd and CRI-O listen by default, in the order crictl itself tries them.
@@ -295,7 +296,7 @@ def run(module):
                 crictl.run("rmi", verdict.image.id)
             except PrewarmError as exc:
                 raise PrewarmError("%s; removed before it: %s" % (exc.msg, ", ".join(v.image.id for v in done) or "none"),
-                                   removed=[image_prune.verdict_result(v) for v in done])
+                                   changed=bool(done), removed=[image_prune.verdict_result(v) for v in done])
             done.append(verdict)
     freed = sum(v.image.size for v in remove)
     result = {"changed": bool(remove), "removed": [image_prune.verdict_result(v) for v in remove],
@@ -308,16 +309,11 @@ def run(module):
         gone = {n for v in remove for n in _names(v)}
         result["diff"] = {"before": "\n".join(before) + "\n", "after": "\n".join(n for n in before if n not in gone) + "\n",
                           "before_header": "images of the pruned repositories", "after_header": "after the prune"}
-    return result
+    return result, None, []
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run(module)
-    except PrewarmError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

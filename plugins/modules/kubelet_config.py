@@ -235,6 +235,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.prewarm.k8s.plugins.module_utils import config_text, kubelet_gc
+from ansible_collections.prewarm.k8s.plugins.module_utils.boundary import run_module
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import PrewarmError
 
 DROPIN_FILE_MODE = 0o644
@@ -347,7 +348,7 @@ def describe(plan, path, check_mode):
 
 
 def run(module):
-    """Everything the module does, returning exit_json's arguments; raises PrewarmError on failure."""
+    """Everything the module does: (result, failure, warnings) for boundary.run_module."""
     desired = kubelet_gc.desired_settings(module.params)
     warnings = []
     path, text, before, after, dropin = gather(module.params, warnings)
@@ -365,19 +366,12 @@ def run(module):
             write_atomically(module, path, plan.after, dropin)
         except Exception as exc:  # atomic_move and backup_local raise plain Exception
             raise PrewarmError("cannot write %s: %s" % (path, exc))
-    for warning in warnings + plan.warnings:
-        module.warn(warning)
-    return result
+    return result, None, warnings + plan.warnings
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           required_if=[("target", "dropin", ["dropin_dir"])])
-    try:
-        result = run(module)
-    except PrewarmError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                             required_if=[("target", "dropin", ["dropin_dir"])]), run)
 
 
 if __name__ == "__main__":

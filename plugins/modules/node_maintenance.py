@@ -261,6 +261,7 @@ import getpass
 import socket
 from datetime import datetime, timezone
 
+from ansible_collections.prewarm.k8s.plugins.module_utils.boundary import run_module
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import (
     api_host,
     api_module,
@@ -321,19 +322,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = api_module(ARGUMENT_SPEC, supports_check_mode=True,
-                        required_one_of=[("names", "label_selector")])
-    try:
-        result = run(module)
-    except PrewarmError as exc:
-        module.fail_json(msg=exc.msg, changed=False, **exc.details)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    failed = [node for node in result["nodes"] if node["action"] == FAILED]
-    if failed:
-        result["msg"] = "%s; failed: %s" % (result["msg"], "; ".join("%s: %s" % (n["name"], n["error"]) for n in failed))
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_module(api_module(ARGUMENT_SPEC, supports_check_mode=True, required_one_of=[("names", "label_selector")]), run)
 
 
 def run(module):
@@ -362,7 +351,10 @@ def run(module):
             lambda plan: apply_plan(core, plan, request, timeout), plans, params["workers"])]
     found = set(node["metadata"]["name"] for node in nodes)
     outcomes.extend((_gone(name), PrewarmError("no such node (deleted since the play read it?)")) for name in names if name not in found)
-    return _result(sorted(outcomes, key=lambda outcome: outcome[0]["name"]), module.check_mode, module._diff)
+    result = _result(sorted(outcomes, key=lambda outcome: outcome[0]["name"]), module.check_mode, module._diff)
+    failed = [node for node in result["nodes"] if node["action"] == FAILED]
+    failure = "%s; failed: %s" % (result["msg"], "; ".join("%s: %s" % (n["name"], n["error"]) for n in failed)) if failed else None
+    return result, failure, result.pop("warnings")
 
 
 def _gone(name):

@@ -165,9 +165,10 @@ import time
 from datetime import datetime, timezone
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
+from ansible_collections.prewarm.k8s.plugins.module_utils.boundary import run_module
 from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
-from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.node_readiness import (
     NodeWaitTracker,
@@ -201,7 +202,8 @@ def check_params(params, now):
     }
 
 
-def run(params):
+def run(module):
+    params = module.params
     started = time.monotonic()
     names, expect = check_params(params, datetime.now(timezone.utc))
     tracker = NodeWaitTracker(names, expect)
@@ -219,7 +221,8 @@ def run(params):
             _done, trouble = follow([(NODES, nodes, version)], tracker, started + params["timeout"],
                                     abandoned=lambda: controller_gone(params["controller"]))
     result = dict(changed=False, nodes=tracker.results, matched=tracker.matched(), unmatched=tracker.unmatched(),
-                  ready_after=format_time(expect["ready_after"]), elapsed=round(time.monotonic() - started, 3))
+                  ready_after=format_time(expect["ready_after"]), elapsed=round(time.monotonic() - started, 3),
+                  msg="%d of %d nodes Ready and as expected" % (len(tracker.matched()), len(names)))
     failure = None
     if not tracker.all_warm:
         failure = wait_failure(tracker.results, tracker.unmatched(), params["timeout"], list(trouble.values()))
@@ -227,16 +230,7 @@ def run(params):
 
 
 def main():
-    module = api_module(ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result, failure, warnings = run(module.params)
-    except PrewarmError as exc:
-        module.fail_json(msg=exc.msg, changed=False, **exc.details)
-    for warning in warnings:
-        module.warn(warning)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(msg="%d of %d nodes Ready and as expected" % (len(result["matched"]), len(result["nodes"])), **result)
+    run_module(api_module(ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

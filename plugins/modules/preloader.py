@@ -393,6 +393,7 @@ import json
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
+from ansible_collections.prewarm.k8s.plugins.module_utils.boundary import run_module
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import (
     api_host,
     api_module,
@@ -612,19 +613,11 @@ def run(module):
     result["daemonset"] = without_managed_fields(result["daemonset"]) or {}
     if not module._diff:
         del result["diff"]
-    return result
+    return result, None, []
 
 
 def main():
-    module = api_module(
-        ARGUMENT_SPEC,
-        supports_check_mode=True,
-        required_if=[("state", "present", ("images",))],
-    )
-    try:
-        module.exit_json(**run(module))
-    except PrewarmError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
+    run_module(api_module(ARGUMENT_SPEC, supports_check_mode=True, required_if=[("state", "present", ("images",))]), run)
 
 
 if __name__ == "__main__":

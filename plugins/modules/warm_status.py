@@ -309,11 +309,12 @@ from functools import partial
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
+from ansible_collections.prewarm.k8s.plugins.module_utils.boundary import run_module
 from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
 from ansible_collections.prewarm.k8s.plugins.module_utils.drift import state_patches, warmth_label
-from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError, describe_api_exception
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, describe_api_exception
 from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_dns_label, check_object_name
@@ -427,7 +428,8 @@ def record_states(core, params, tracker, check_mode):
     return written, warnings
 
 
-def run(params, check_mode=False):
+def run(module):
+    params, check_mode = module.params, module.check_mode
     started = time.monotonic()
     registries = check_params(params)
     connection_warnings = []
@@ -455,27 +457,19 @@ def run(params, check_mode=False):
                   digests=digests, all_warm=tracker.all_warm, images=images, mode=preloader_mode(images), recorded=recorded,
                   watch=watch,
                   elapsed=round(time.monotonic() - started, 3))
-    result["warnings_list"] = connection_warnings + warnings
+    result["msg"] = states_message(result["states"], len(result["nodes"]))
+    warnings = connection_warnings + warnings
+    if not result["nodes"] and params["nodes"] is None:
+        warnings.append("DaemonSet %s/%s runs on no node: nothing to report" % (params["namespace"], params["name"]))
     failure = None
     if not tracker.all_warm and (params["wait"] or params["fail_on_cold"]):
         failure = timeout_message(tracker.results, tracker.cold(), params["timeout"] if params["wait"] else None,
                                   list(trouble.values()))
-    return result, failure
+    return result, failure, warnings
 
 
 def main():
-    module = api_module(ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result, failure = run(module.params, module.check_mode)
-    except PrewarmError as exc:
-        module.fail_json(msg=exc.msg, changed=False, **exc.details)
-    for warning in result.pop("warnings_list"):
-        module.warn(warning)
-    if not result["nodes"] and module.params["nodes"] is None:
-        module.warn("DaemonSet %s/%s runs on no node: nothing to report" % (module.params["namespace"], module.params["name"]))
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(msg=states_message(result["states"], len(result["nodes"])), **result)
+    run_module(api_module(ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

@@ -314,6 +314,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
+from ansible_collections.prewarm.k8s.plugins.module_utils.boundary import run_module
 from ansible_collections.prewarm.k8s.plugins.module_utils.controller import gone as controller_gone
 from ansible_collections.prewarm.k8s.plugins.module_utils.client import api_module, build_api_client, check_reachable
 from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run_concurrently
@@ -577,7 +578,8 @@ def _failure(waves, result, params, timed_out):
     return "; ".join(parts) or None
 
 
-def run(params, check_mode, diff_mode):
+def run(module):
+    params, check_mode, diff_mode = module.params, module.check_mode, module._diff
     started = time.monotonic()
     names, given_sizes = check_params(params)
     if not names:
@@ -647,21 +649,11 @@ def run(params, check_mode, diff_mode):
     result["msg"] = "%d of %d nodes warm, %s%s %d, %s%s %d, at most %d pulling at once (max_pulling %d)" % (
         len(result["warm"]), len(names), verb, "admit" if check_mode else "admitted", len(result["admitted"]),
         verb, "release" if check_mode else "released", len(result["released"]), result["max_pulling_seen"], params["max_pulling"])
-    return result, failure, warnings
+    return result, "%s; %s" % (result["msg"], failure) if failure else None, warnings
 
 
 def main():
-    module = api_module(ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result, failure, warnings = run(module.params, module.check_mode, module._diff)
-    except PrewarmError as exc:
-        module.fail_json(msg=exc.msg, changed=False, **exc.details)
-    for warning in warnings:
-        module.warn(warning)
-    if failure:
-        result["msg"] = "%s; %s" % (result["msg"], failure)
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_module(api_module(ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":
