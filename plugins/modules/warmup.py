@@ -310,7 +310,6 @@ msg:
 
 import json
 import time
-from datetime import datetime, timezone
 from functools import partial
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.api_reads import api_call
@@ -321,9 +320,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.concurrency import run
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput, PrewarmError, describe_api_exception
 from ansible_collections.prewarm.k8s.plugins.module_utils.image_fs import (
     check_image_sizes,
-    image_fs_verdict,
     image_sizes,
-    missing_images,
 )
 from ansible_collections.prewarm.k8s.plugins.module_utils.kept_fields import NODE_FIELDS, NODE_FIELDS_WITH_IMAGES, keep
 from ansible_collections.prewarm.k8s.plugins.module_utils.lean_api import LeanCoreApi
@@ -342,6 +339,14 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.preloader_watch import
 from ansible_collections.prewarm.k8s.plugins.module_utils.transient import GaveUp, send
 from ansible_collections.prewarm.k8s.plugins.module_utils.warm_tracker import NODES, PODS
 from ansible_collections.prewarm.k8s.plugins.module_utils.warmth import preloader_mode
+from ansible_collections.prewarm.k8s.plugins.module_utils.warmup_outcome import (
+    admission_refusals,
+    failure_message,
+    image_fs_refusals,
+    node_result,
+    outcome_diff,
+    timestamp,
+)
 from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiListWatch, follow
 from ansible_collections.prewarm.k8s.plugins.module_utils.waves import (
     ADMIT_LABEL_VALUE,
@@ -349,8 +354,6 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.waves import (
     MAINTENANCE,
     Waves,
     admission_label,
-    admission_problem,
-    is_admitted,
     preloader_scope,
 )
 
@@ -377,7 +380,6 @@ ARGUMENT_SPEC = dict(
     image_list_lag=dict(type="int", default=DEFAULT_LIST_LAG_SECONDS),
     repull=dict(type="bool", default=True),
 )
-MAX_NODES_IN_MESSAGE = 20
 
 
 def check_params(params):
@@ -393,12 +395,6 @@ def check_params(params):
     return check_node_names(params["nodes"], "nodes"), check_image_sizes(params["image_sizes"], "image_sizes")
 
 
-def _timestamp(seconds):
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 class NodeActions(object):
     """The writes Waves decides on: admit (label) and release (maintenance marks), a batch at a time.
 
@@ -411,7 +407,7 @@ class NodeActions(object):
         self.core, self.label, self.timeout, self.workers, self.dry_run = core, label, timeout, workers, dry_run
         self.namespace, self.repull_pods = namespace, {}
         self.keep_views = keep_views
-        self.request = release_request(_timestamp(time.time()), "prewarm.k8s warmup")
+        self.request = release_request(timestamp(time.time()), "prewarm.k8s warmup")
         self.plans, self.warnings = {}, []
 
     def _each(self, func, items):
@@ -490,92 +486,16 @@ def read_image_fs(core, name, timeout):
 
 
 def refusals(core, params, names, node_items, pod_spec, refs, given_sizes):
-    """{name: why} for the nodes to be admitted that must not be, and warnings; no writes."""
-    label = admission_label(params["name"])
-    by_name = dict((node["metadata"]["name"], node) for node in node_items)
-    candidates = [name for name in names if not is_admitted(by_name[name], label)]
-    refused, warnings = {}, []
-    for name in candidates:
-        why = admission_problem(by_name[name], pod_spec, label)
-        if why:
-            refused[name] = why
+    """{name: why} for the nodes to be admitted that must not be, and warnings; reads, but no writes."""
+    by_name, label = dict((node["metadata"]["name"], node) for node in node_items), admission_label(params["name"])
+    refused, lacking = admission_refusals([by_name[name] for name in names], pod_spec, label, refs)
     if not params["image_fs_check"]:
-        return refused, warnings
-    lacking = dict((name, missing_images(by_name[name], refs)) for name in candidates if name not in refused)
-    lacking = dict((name, missing) for name, missing in lacking.items() if missing)
-    sizes = image_sizes(refs, node_items, given_sizes)
+        return refused, []
     reads = run_concurrently(lambda name: read_image_fs(core, name, params["request_timeout"]), list(lacking), params["workers"])
-    unreadable, no_config = [], []
-    for name, (summary, kubelet_config, problems), _exc in reads:
-        refusal, notes = image_fs_verdict(summary, lacking[name], sizes, params["image_gc_high_threshold"],
-                                          kubelet_config=kubelet_config)
-        if refusal:
-            refused[name] = refusal
-        if summary is None:
-            unreadable.append("%s (%s)" % (name, problems[0]))
-            continue
-        if problems:
-            no_config.append("%s (%s)" % (name, problems[0]))
-        warnings.extend("node %s: %s" % (name, note) for note in notes)
-    if unreadable:
-        warnings.append("image filesystem not checked on %d node(s), their stats are unreadable: %s"
-                        % (len(unreadable), "; ".join(unreadable[:MAX_NODES_IN_MESSAGE])))
-    if no_config:
-        warnings.append("kubelet configuration unreadable on %d node(s), so their disk check used image_gc_high_threshold "
-                        "%d and no eviction threshold: %s"
-                        % (len(no_config), params["image_gc_high_threshold"], "; ".join(no_config[:MAX_NODES_IN_MESSAGE])))
+    fs_refused, warnings = image_fs_refusals(dict((name, read) for name, read, _exc in reads if read), lacking,
+                                             image_sizes(refs, node_items, given_sizes), params["image_gc_high_threshold"])
+    refused.update(fs_refused)
     return refused, warnings
-
-
-def _node_result(waves, actions, name, timed_out, dry_run):
-    base = waves.tracker.results[name]
-    admitted_at, warm_at, released_at = (stamps.get(name) for stamps in (waves.admitted_at, waves.warm_at, waves.released_at))
-    released = released_at is not None and bool(actions.plans[name]["patch"])
-    message = waves.node_message(name, timed_out)
-    if dry_run and name in waves.admitted_at:
-        message = "would be admitted now (check mode); " + message
-    if released_at is not None:
-        message += "; released" if released else "; nothing to release (no maintenance marks of ours)"
-    if not released:
-        released_at = None
-    return {
-        "warm": warm_at is not None, "state": base["state"], "ready": base["ready"], "pod": base["pod"], "images": base["images"],
-        "admitted": name in waves.admitted and waves.gated, "released": released, "repulled": name in waves.repulled_at,
-        "admitted_at": _timestamp(admitted_at), "warm_at": _timestamp(warm_at), "released_at": _timestamp(released_at),
-        "warming_seconds": round(warm_at - admitted_at, 3) if admitted_at and warm_at else None,
-        "release_delay_seconds": round(released_at - warm_at, 3) if warm_at and released_at else None,
-        "message": message,
-    }
-
-
-def _diff(waves, actions):
-    diff = {"before": {}, "after": {}}
-    for name in waves.names:
-        plan = actions.plans.get(name)
-        if name in waves.admitted_at:
-            diff["before"].setdefault(name, {})["admission_label"] = None
-            diff["after"].setdefault(name, {})["admission_label"] = {waves.label: ADMIT_LABEL_VALUE}
-        if plan is not None and plan["patch"]:
-            diff["before"].setdefault(name, {})["maintenance"] = plan["before"]
-            diff["after"].setdefault(name, {})["maintenance"] = plan["after"]
-    return diff
-
-
-def _failure(waves, result, params, timed_out):
-    parts = []
-    cold = result["cold"]
-    if cold:
-        head = "%d of %d nodes not warm" % (len(cold), len(waves.names))
-        if timed_out:
-            head = "timed out after %ss: %s" % (params["timeout"], head)
-        parts.append(head + ": " + " | ".join("%s: %s" % (name, result["nodes"][name]["message"]) for name in cold[:MAX_NODES_IN_MESSAGE]))
-    if result["refused"]:
-        parts.append("refused %d node(s), left marked: %s" % (
-            len(result["refused"]), " | ".join("%s: %s" % item for item in sorted(result["refused"].items())[:MAX_NODES_IN_MESSAGE])))
-    failed = [name for name in waves.names if name in waves.errors and name not in cold]
-    if failed:
-        parts.append("failed: " + " | ".join("%s: %s" % (name, waves.errors[name]) for name in failed[:MAX_NODES_IN_MESSAGE]))
-    return "; ".join(parts) or None
 
 
 def run(module):
@@ -633,7 +553,7 @@ def run(module):
     warnings.extend(trouble.values())
 
     result = dict(
-        nodes=dict((name, _node_result(waves, actions, name, timed_out, check_mode)) for name in names),
+        nodes=dict((name, node_result(waves, actions.plans, name, timed_out, check_mode)) for name in names),
         warm=[name for name in names if name in waves.warm_at], cold=waves.cold(),
         released=[name for name in names if name in waves.released_at and actions.plans[name]["patch"]],
         admitted=[name for name in names if name in waves.admitted_at],
@@ -642,9 +562,9 @@ def run(module):
         elapsed=round(time.monotonic() - started, 3))
     result["changed"] = bool(result["released"] or result["admitted"] or result["repulled"])
     if diff_mode:
-        result["diff"] = _diff(waves, actions)
+        result["diff"] = outcome_diff(waves, actions.plans)
     # Check mode does not wait, so nodes not warm yet are no failure there; refusals are.
-    failure = _failure(waves, result if not check_mode else dict(result, cold=[]), params, timed_out)
+    failure = failure_message(waves, result if not check_mode else dict(result, cold=[]), params["timeout"], timed_out)
     verb = "would " if check_mode else ""
     result["msg"] = "%d of %d nodes warm, %s%s %d, %s%s %d, at most %d pulling at once (max_pulling %d)" % (
         len(result["warm"]), len(names), verb, "admit" if check_mode else "admitted", len(result["admitted"]),
