@@ -29,8 +29,8 @@ def effective_settings(listing):
     """The carried settings from `pip config list` lines (section.key='value')."""
     by_section = {section: {} for section in SECTIONS}
     for line in listing.splitlines():
-        name, _, value = line.partition("=")
-        section, _, key = name.rpartition(".")
+        name, value = line.split("=", 1)
+        section, key = name.rsplit(".", 1)
         key = ALIASES.get(key, key)
         if section in by_section and key in CARRIED:
             by_section[section][key] = ast.literal_eval(value)
