@@ -20,7 +20,7 @@ def test_pip_variables_win_over_config_files_and_only_index_settings_are_carried
         ":env:.cert='/etc/ssl/b.pem'",
         ":env:.default-timeout='180'",
         ":env:.disable-pip-version-check='1'",
-        ":env:.find-links='/opt/wheels'",
+        ":env:.find-links='/srv/wheels'",
         "global.user='true'",
     ])
     assert pip_build_config.effective_settings(listing) == {
