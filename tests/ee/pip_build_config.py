@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 # Settings that say where packages come from and how to reach them; the rest (e.g. user or
-# target directories) are this machine's business, not the build's.
+# target directories, find-links directories of this machine) are not the build's.
 CARRIED = ("index-url", "extra-index-url", "trusted-host", "no-index", "cert", "client-cert", "proxy", "timeout", "retries")
 FILE_VALUED = ("cert", "client-cert")
 # pip's own aliases between PIP_* variables and config file keys.
