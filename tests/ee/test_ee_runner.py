@@ -193,7 +193,7 @@ def test_os_upgrade_runs_in_the_execution_environment_as_awx_runs_it(image, admi
         assert (status, rc) == ("successful", 0), "the job ended %s (rc %s); its output ends:\n%s\nworker stderr: %s" % (
             status, rc, output[-4000:], worker_stderr[-2000:])
 
-        # The artifacts as AWX keeps them: every event in job_events, the status and rc files.
+        # The artifacts as AWX keeps them: every event in job_events, the status file (rc was read above).
         artifacts = private_data_dir / "artifacts" / IDENT
         stored = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((artifacts / "job_events").glob("*.json"))]
         assert {e["uuid"] for e in stored} == {e["uuid"] for e in events}
