@@ -15,7 +15,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/checkouts/$(CHECKOUT_ID)
 # One per checkout too: checkouts building at the same time never overwrite each other's tarball.
 BUILD_DIR ?= $(PREWARM_CACHE)/build/$(CHECKOUT_ID)
 
-.PHONY: deps test unit sanity lint build release-build import-check integration demo bench bench-smoke test-oldest
+.PHONY: deps test unit sanity lint build release-build import-check integration demo bench bench-smoke test-oldest ee test-ee
 
 deps:
 	@tests/tools/venv.sh >/dev/null
@@ -85,5 +85,20 @@ bench: deps cluster-up
 
 bench-smoke: deps cluster-up
 	PREWARM_BENCH_POOL=bench-smoke $(PY) tests/bench/bench.py --sizes 20 --max-pulling 5 --smoke
+
+# The execution environment of execution-environment.yml, built on this machine without a container
+# registry or Galaxy (tests/ee/build-ee.sh: podman, a Debian base image made with mmdebstrap,
+# ansible-builder in $(PREWARM_CACHE)/ee/venv), tagged with the collection's version. As root.
+# test-ee: the OS-upgrade window over the demo's kwok pools in that image, run the way AWX runs a
+# job (tests/ee/test_ee_runner.py; the cluster must be up). Neither is part of `make test`
+# (docs/testing.md has their times).
+EE_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+EE_IMAGE ?= localhost/prewarm-ee:$(EE_VERSION)
+
+ee: build
+	tests/ee/build-ee.sh $(BUILD_DIR)/prewarm-k8s-$(EE_VERSION).tar.gz $(EE_IMAGE)
+
+test-ee: ee
+	PREWARM_EE_IMAGE=$(EE_IMAGE) tests/tools/pytest.sh $(PY) tests/ee -q -s -p no:cacheprovider --durations=5
 
 include tests/cluster/cluster.mk
