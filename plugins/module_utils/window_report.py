@@ -12,7 +12,7 @@ build_report(run) -> (html, summary). `run` is plain data:
                 reboot_started, reboot_ended, admitted_at, warm_at, warming_seconds, state, images
   timelines     optional {node: [{step, start, end, result, error}]} (node_upgrade_timeline); a node without one
                 is drawn from what its row says (its window, reboot and warm-up)
-  states        optional {pool: {node: {state, images}}} (warm_status' nodes), the grid's nodes besides the rows' 
+  states        optional {pool: {node: {state, images}}} (warm_status' nodes), the grid's nodes besides the rows'
 
 The page needs no network and no script: hover text is SVG <title> and HTML title attributes, and every
 figure the hover shows is also in a table. Every value is escaped; the output depends on the input alone.
