@@ -356,8 +356,8 @@ def pulling_svg(curve, first, span):
              % (width, height + 4, width, height + 4),
              '<title>Nodes pulling at once: at most %d</title>' % peak]
     parts.extend(_axis(first, span, height))
-    parts.append('<text class="label" x="4" y="%d">%d pulling</text>' % (height - peak * scale + 4, peak))
-    parts.append('<text class="label" x="4" y="%d">0</text>' % height)
+    parts.append('<text class="count" x="4" y="%d">%d pulling</text>' % (height - peak * scale + 4, peak))
+    parts.append('<text class="count" x="4" y="%d">0</text>' % height)
     parts.append('<polyline class="curve" fill="none" stroke="#1565c0" stroke-width="1.5" points="%s"/>' % " ".join(points))
     parts.append("</svg>")
     return "".join(parts)
@@ -491,12 +491,12 @@ table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #ddd;padding:
 th{background:#f5f5f5}th.node{background:#fafafa;font-weight:normal}td.state{white-space:nowrap}code{font-size:11px}
 table.steps td{white-space:nowrap;text-align:right}table.steps td.done{background:#c8e6c9}table.steps td.failed{background:#ef9a9a}
 table.steps td.skipped,table.steps td.notrun{background:#eceff1;color:#607d8b}table.steps td.running{background:#ffe082}
-table.nodes td{white-space:nowrap}.failures li{margin:2px 0}.failures code{white-space:pre-wrap;word-break:break-word}
+table.nodes td{white-space:nowrap}table.nodes td.result{white-space:normal;min-width:240px}.failures li{margin:2px 0}.failures code{white-space:pre-wrap;word-break:break-word}
 """
 
 
 def _nodes_table(views):
-    rows = "".join('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>'
+    rows = "".join('<tr class="%s"><td>%s</td><td>%s</td><td class="result">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>'
                    % (view["outcome"], text(view["node"]), text(view["pool"]), text(view["result"]),
                       text(view["since"]), text(format_seconds(view["window_seconds"]) if not view["window_open"] else "still marked"),
                       text(format_seconds(view["warming_seconds"])))
