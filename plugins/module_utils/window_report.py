@@ -134,9 +134,9 @@ def timeline_bars(timeline):
     for entry in timeline or []:
         if not isinstance(entry, dict):
             continue
-        bar = _bar(entry.get("step"), entry.get("start"), entry.get("end"), _step_result(entry), entry.get("error"))
-        bar["given"] = entry.get("result")
-        bars.append(bar)
+        step_bar = _bar(entry.get("step"), entry.get("start"), entry.get("end"), _step_result(entry), entry.get("error"))
+        step_bar["given"] = entry.get("result")
+        bars.append(step_bar)
     return bars
 
 
@@ -171,7 +171,7 @@ def _window(row, bars, timed):
     start = row.get("since") or (bars[0]["start"] if timed and bars else None)
     end = row.get("released_at")
     if not end and timed:
-        end = next((bar["end"] for bar in bars if bar["step"] == "released" and bar["result"] == DONE), None)
+        end = next((step_bar["end"] for step_bar in bars if step_bar["step"] == "released" and step_bar["result"] == DONE), None)
     return start, end
 
 
@@ -179,7 +179,7 @@ def _pulling(row, bars):
     """(start, end) of the node's warm-up: admitted to warm, else its timeline's warm step; None when unknown."""
     if row.get("admitted_at"):
         return row["admitted_at"], row.get("warm_at") or row.get("released_at")
-    warm = next((bar for bar in bars if bar["step"] == "warm" and bar["result"] != SKIPPED), None)
+    warm = next((step_bar for step_bar in bars if step_bar["step"] == "warm" and step_bar["result"] != SKIPPED), None)
     return (warm["start"], warm["end"]) if warm else None
 
 
@@ -187,15 +187,15 @@ def node_view(row, timeline, now):
     """Everything the page shows of one node."""
     timed = timeline is not None
     bars = timeline_bars(timeline) if timed else row_bars(row)
-    for bar in bars:
-        bar["from"] = parse_time(bar["start"])
-        bar["to"] = parse_time(bar["end"]) if bar["end"] else (now if bar["result"] == RUNNING else bar["from"])
+    for step_bar in bars:
+        step_bar["from"] = parse_time(step_bar["start"])
+        step_bar["to"] = parse_time(step_bar["end"]) if step_bar["end"] else (now if step_bar["result"] == RUNNING else step_bar["from"])
     start, end = _window(row, bars, timed)
     warming = row.get("warming_seconds")
     pulling = _pulling(row, bars)
     if warming is None and pulling and pulling[1]:
         warming = _between(*pulling)
-    failures = [(bar["step"], bar["error"] or bar["given"]) for bar in bars if timed and bar["result"] == FAILED]
+    failures = [(step_bar["step"], step_bar["error"] or step_bar["given"]) for step_bar in bars if timed and step_bar["result"] == FAILED]
     if outcome(row) == FAILED and not failures:
         failures.append((None, row.get("result")))
     return {
@@ -256,19 +256,19 @@ def _axis(first, span, height):
     return parts
 
 
-def _bar_title(view, bar):
-    lines = [u"%s \u00b7 %s \u00b7 %s" % (view["node"], bar["step"], RESULT_TEXT.get(bar["result"], bar.get("given") or bar["result"]))]
-    if bar["end"] and bar["end"] != bar["start"]:
-        seconds = bar["to"] - bar["from"] if bar["from"] is not None and bar["to"] is not None else None
-        lines.append(u"%s \u2192 %s (%s)" % (bar["start"], bar["end"], format_seconds(seconds)))
-    elif bar["result"] == RUNNING:
-        lines.append(u"since %s, still running" % bar["start"])
+def _bar_title(view, step_bar):
+    lines = [u"%s \u00b7 %s \u00b7 %s" % (view["node"], step_bar["step"], RESULT_TEXT.get(step_bar["result"], step_bar.get("given") or step_bar["result"]))]
+    if step_bar["end"] and step_bar["end"] != step_bar["start"]:
+        seconds = step_bar["to"] - step_bar["from"] if step_bar["from"] is not None and step_bar["to"] is not None else None
+        lines.append(u"%s \u2192 %s (%s)" % (step_bar["start"], step_bar["end"], format_seconds(seconds)))
+    elif step_bar["result"] == RUNNING:
+        lines.append(u"since %s, still running" % step_bar["start"])
     else:
-        lines.append(u"%s" % bar["start"])
-    if bar.get("note"):
-        lines.append(bar["note"])
-    if bar["error"]:
-        lines.append(u"error: %s" % bar["error"])
+        lines.append(u"%s" % step_bar["start"])
+    if step_bar.get("note"):
+        lines.append(step_bar["note"])
+    if step_bar["error"]:
+        lines.append(u"error: %s" % step_bar["error"])
     return text(u"\n".join(lines))
 
 
@@ -285,16 +285,16 @@ def timeline_svg(views, first, span):
         parts.append('<g class="node %s">' % view["outcome"])
         parts.append('<text class="label" x="4" y="%d">%s<title>%s \u00b7 %s</title></text>'
                      % (y + 12, text(_shorten(view["node"], NAME_SHOWN)), text(view["node"]), text(view["result"])))
-        for number, bar in enumerate(view["bars"]):
-            if bar["from"] is None or bar["to"] is None:
+        for number, step_bar in enumerate(view["bars"]):
+            if step_bar["from"] is None or step_bar["to"] is None:
                 continue
-            x = LABEL_WIDTH + (bar["from"] - first) / span * CHART_WIDTH
-            w = max((bar["to"] - bar["from"]) / span * CHART_WIDTH, 2.0)
-            colour = DONE_ALTERNATE if bar["result"] == DONE and number % 2 else RESULT_COLOUR.get(bar["result"], RESULT_COLOUR["other"])
+            x = LABEL_WIDTH + (step_bar["from"] - first) / span * CHART_WIDTH
+            w = max((step_bar["to"] - step_bar["from"]) / span * CHART_WIDTH, 2.0)
+            colour = DONE_ALTERNATE if step_bar["result"] == DONE and number % 2 else RESULT_COLOUR.get(step_bar["result"], RESULT_COLOUR["other"])
             parts.append('<rect class="bar %s" x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s</title></rect>'
-                         % (text(bar["result"]), x, y + 2, w, ROW_HEIGHT - 4, colour, _bar_title(view, bar)))
-            if w >= 7 * len(u"%s" % bar["step"]) + 4:
-                parts.append('<text class="step" x="%.1f" y="%d">%s</text>' % (x + 3, y + 12, text(bar["step"])))
+                         % (text(step_bar["result"]), x, y + 2, w, ROW_HEIGHT - 4, colour, _bar_title(view, step_bar)))
+            if w >= 7 * len(u"%s" % step_bar["step"]) + 4:
+                parts.append('<text class="step" x="%.1f" y="%d">%s</text>' % (x + 3, y + 12, text(step_bar["step"])))
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)
@@ -305,9 +305,9 @@ def step_names(steps, views):
     names = list(steps)
     # The longest timelines first: a node that resumed mid-window would put its first step before the earlier ones.
     for view in sorted((view for view in views if view["timed"]), key=lambda view: -len(view["bars"])):
-        for bar in view["bars"]:
-            if bar["step"] not in names:
-                names.append(bar["step"])
+        for step_bar in view["bars"]:
+            if step_bar["step"] not in names:
+                names.append(step_bar["step"])
     return names
 
 
@@ -322,19 +322,19 @@ def steps_html(views, names):
         if not view["timed"]:
             parts.append(empty)
         else:
-            by_step = dict((bar["step"], bar) for bar in view["bars"])
+            by_step = dict((step_bar["step"], step_bar) for step_bar in view["bars"])
             for name in names:
-                bar = by_step.get(name)
-                if bar is None:
+                step_bar = by_step.get(name)
+                if step_bar is None:
                     parts.append('<td class="notrun" title="not run">-</td>')
                     continue
-                if bar["result"] == DONE:
-                    seconds = bar["to"] - bar["from"] if bar["from"] is not None and bar["to"] is not None else None
+                if step_bar["result"] == DONE:
+                    seconds = step_bar["to"] - step_bar["from"] if step_bar["from"] is not None and step_bar["to"] is not None else None
                     parts.append('<td class="done">%s</td>' % format_seconds(seconds))
                 else:
                     # The timeline's bar has the times; here the error, on hover and in the failures below.
-                    shown = bar["result"] if bar["result"] in RESULT_TEXT else bar.get("given")
-                    parts.append('<td class="%s" title="%s">%s</td>' % (text(bar["result"]), _bar_title(view, bar), text(shown)))
+                    shown = step_bar["result"] if step_bar["result"] in RESULT_TEXT else step_bar.get("given")
+                    parts.append('<td class="%s" title="%s">%s</td>' % (text(step_bar["result"]), _bar_title(view, step_bar), text(shown)))
         parts.append("</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
@@ -342,7 +342,7 @@ def steps_html(views, names):
 
 def pulling_svg(curve, first, span):
     """Nodes pulling at once over the run, as a step line."""
-    peak = max(count for _, count in curve) or 1
+    peak = max(count for _moment, count in curve) or 1
     height = AXIS_HEIGHT + PULL_CHART_HEIGHT
     width = LABEL_WIDTH + CHART_WIDTH + 10
     scale = (PULL_CHART_HEIGHT - 10) / float(peak)
@@ -491,7 +491,8 @@ table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #ddd;padding:
 th{background:#f5f5f5}th.node{background:#fafafa;font-weight:normal}td.state{white-space:nowrap}code{font-size:11px}
 table.steps td{white-space:nowrap;text-align:right}table.steps td.done{background:#c8e6c9}table.steps td.failed{background:#ef9a9a}
 table.steps td.skipped,table.steps td.notrun{background:#eceff1;color:#607d8b}table.steps td.running{background:#ffe082}
-table.nodes td{white-space:nowrap}table.nodes td.result{white-space:normal;min-width:240px}.failures li{margin:2px 0}.failures code{white-space:pre-wrap;word-break:break-word}
+table.nodes td{white-space:nowrap}table.nodes td.result{white-space:normal;min-width:240px}
+.failures li{margin:2px 0}.failures code{white-space:pre-wrap;word-break:break-word}
 """
 
 
@@ -523,11 +524,11 @@ def build_report(run):
     timelines = run.get("timelines") or {}
     rows = sorted(run.get("rows") or [], key=lambda row: u"%s" % row.get("node"))
     views = [node_view(row, timelines.get(u"%s" % row.get("node")), now) for row in rows]
-    moments = [moment for view in views for bar in view["bars"] for moment in (bar["from"], bar["to"]) if moment is not None]
+    moments = [moment for view in views for step_bar in view["bars"] for moment in (step_bar["from"], step_bar["to"]) if moment is not None]
     first = min(moments) if moments else now
     span = max((max(moments) - first) if moments else 0, 1.0)
     curve = pulling_curve(_pull_intervals(views, now))
-    peak = max([count for _, count in curve] or [0])
+    peak = max([count for _moment, count in curve] or [0])
     windows = [view["window_seconds"] for view in views if view["window_seconds"] is not None]
     warming = [view["warming_seconds"] for view in views if view["warming_seconds"] is not None]
     counts = _counts(views)

@@ -56,7 +56,7 @@ def test_chromium_reports_what_a_page_says_on_its_console(tmp_path):
     """The check below would pass on any page if chromium's console never reached its log: it does."""
     page = tmp_path / "noisy.html"
     page.write_text('<!DOCTYPE html><html><body><script>console.error("noisy page")</script></body></html>')
-    _, console = chromium(page.as_uri())
+    _dom, console = chromium(page.as_uri())
     assert any('"noisy page"' in line for line in console), console
 
 

@@ -13,16 +13,17 @@ import tempfile
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, TESTS)
-import conftest  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position  (makes the collection importable)
+# Importing it makes the collection importable, as for the unit tests.
+import conftest  # noqa: F401 pylint: disable=unused-import,wrong-import-position
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import build_report  # noqa: E402
-from ansible_collections.prewarm.k8s.tests.unit.plugins.module_utils.window_report_runs import demo_run  # noqa: E402
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import build_report  # pylint: disable=wrong-import-position
+from ansible_collections.prewarm.k8s.tests.unit.plugins.module_utils.window_report_runs import demo_run  # pylint: disable=wrong-import-position
 
 WINDOW = "1120,1560"
 
 
 def main(target):
-    html, _ = build_report(demo_run())
+    html, _summary = build_report(demo_run())
     with tempfile.TemporaryDirectory() as work:
         page = os.path.join(work, "window-report.html")
         with open(page, "w", encoding="utf-8") as stream:
