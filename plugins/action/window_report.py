@@ -8,13 +8,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import build_report
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.report_file import check_inputs, default_path, same_content, write_atomically
 
 ARGUMENT_SPEC = {
     "playbook": {"type": "str", "required": True},
@@ -24,56 +24,6 @@ ARGUMENT_SPEC = {
     "steps": {"type": "list", "elements": "str", "default": []},
     "path": {"type": "str"},
 }
-DEFAULT_DIRECTORY = "prewarm-reports"
-REPORT_SUFFIXES = (".html", ".htm")
-
-
-def default_path(playbook, moment):
-    """prewarm-reports/<playbook>-<UTC time>.html, relative to the working directory."""
-    return os.path.join(DEFAULT_DIRECTORY, "%s-%s.html" % (playbook, moment.strftime("%Y%m%dT%H%M%SZ")))
-
-
-def check_inputs(args):
-    """The message naming the first bad value, or None."""
-    path = args.get("path")
-    if path is not None:
-        if not path.strip() or not path.lower().endswith(REPORT_SUFFIXES):
-            return "path %r must name an .html file" % path
-        if os.path.isdir(path):
-            return "path %r is a directory; name the report file in it" % path
-    for row in args["rows"]:
-        if "node" not in row:
-            return "each row needs a node; this one has none: %r" % dict((key, row[key]) for key in sorted(row)[:5])
-    for node, timeline in (args.get("timelines") or {}).items():
-        if timeline is not None and not (isinstance(timeline, list) and all(isinstance(entry, dict) for entry in timeline)):
-            return "timelines[%r] must be a list of {step, start, end, result, error}, not %r" % (node, type(timeline).__name__)
-    for pool, nodes in (args.get("states") or {}).items():
-        if not isinstance(nodes, dict):
-            return "states[%r] must map node names to {state, images}, not %r" % (pool, type(nodes).__name__)
-    return None
-
-
-def write_atomically(path, content):
-    """Write the file next to its final name, then rename it over: a reader sees the old report or the new one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(content)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _same_content(path, content):
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.read() == content
-    except (IOError, OSError, UnicodeDecodeError):
-        return False
 
 
 class ActionModule(ActionBase):
@@ -96,7 +46,7 @@ class ActionModule(ActionBase):
             "playbook": args["playbook"], "generated_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "check_mode": check_mode,
             "steps": args["steps"], "rows": args["rows"], "timelines": args["timelines"], "states": args["states"],
         })
-        changed = not _same_content(path, html)
+        changed = not same_content(path, html)
         if changed:
             try:
                 write_atomically(path, html)

@@ -224,7 +224,7 @@ def test_nodes_pulling_at_once_count_a_node_that_ends_as_another_starts_once():
 
 
 def test_five_thousand_nodes_render_and_are_written_in_under_two_seconds(tmp_path):
-    from ansible_collections.prewarm.k8s.plugins.action.window_report import write_atomically
+    from ansible_collections.prewarm.k8s.plugins.plugin_utils.report_file import write_atomically
 
     run = synthetic_run(5000, images_per_node=5)
     # The bound is on the process's CPU time (user + sys, the write included): the wall time on a shared machine

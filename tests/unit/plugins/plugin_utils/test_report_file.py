@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: prewarm.k8s contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The window_report action's own parts: its default path, the checks of its inputs, the atomic write."""
+"""The window_report action's file (plugin_utils/report_file.py): its default path, the checks of its inputs, the atomic write."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.prewarm.k8s.plugins.action.window_report import check_inputs, default_path, write_atomically
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.report_file import check_inputs, default_path, write_atomically
 
 
 def args(**given):
