@@ -26,7 +26,7 @@ import re
 from calendar import timegm
 from functools import lru_cache
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import format_seconds
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import format_seconds as summary_seconds
 
 DONE, FAILED, SKIPPED, RUNNING = "done", "failed", "skipped", "running"
 RESULT_TEXT = {DONE: "done", FAILED: "failed", SKIPPED: "skipped / not run", RUNNING: "still running"}
@@ -86,6 +86,13 @@ def text(value):
     value = u"%s" % ("-" if value is None else value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#x27;")
     return _CONTROL.sub(u"\ufffd", value) if _CONTROL.search(value) else value
+
+
+def format_seconds(value):
+    """As the summary prints a duration (2m05s), but under 10 s to the hundredth (0.27s): a warm-up can be that short."""
+    if value is not None and float(value) < 10:
+        return "%.2fs" % float(value)
+    return summary_seconds(value)
 
 
 def short_digest(digest):
@@ -456,6 +463,14 @@ def _failure_text(view):
     return _shorten(u"%s%s" % ("step %s: " % step if step else "", error), 300)
 
 
+def _drawn_from(timed, nodes):
+    if timed == nodes:
+        return u"bars from each node's steps"
+    if not timed:
+        return u"bars from the summary rows (window, reboot, warm-up): no step was recorded"
+    return u"bars from the steps of %d node(s), from the summary rows for the others" % timed
+
+
 def _figure(label, value):
     return '<div class="figure"><div class="value">%s</div><div class="what">%s</div></div>' % (text(value), text(label))
 
@@ -539,8 +554,7 @@ def build_report(run):
     page = [u'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">', u"<title>%s</title>" % text(title),
             u'<meta name="viewport" content="width=device-width, initial-scale=1"><style>%s</style></head><body>' % _STYLE,
             u"<h1>%s</h1>" % text(title),
-            u'<p class="meta">%d node(s) \u00b7 report made %s UTC \u00b7 timeline from the steps of %d node(s), from the summary '
-            u"rows for the others</p>" % (len(views), text(generated), drawn_from)]
+            u'<p class="meta">%d node(s) \u00b7 report made %s UTC \u00b7 %s</p>' % (len(views), text(generated), _drawn_from(drawn_from, len(views)))]
     if run.get("check_mode"):
         page.append(u'<p class="check">Check mode: nothing was changed on the cluster; each step reported what it would do.</p>')
     page.append(u"<h2>Figures</h2><div class=\"figures\">")
@@ -556,14 +570,15 @@ def build_report(run):
 
     page.append(u"<h2>Timeline</h2>")
     if views:
-        page.append(u"<p>%s</p><p class=\"meta\">Steps: %s. Hover a bar for its times and error.</p>"
-                    % (_legend(), text(", ".join(steps) if steps else "-")))
+        names = step_names(steps, views)
+        page.append(u"<p>%s</p><p class=\"meta\">%sHover a bar for its times and error.</p>"
+                    % (_legend(), u"Steps: %s. " % text(", ".join(names)) if names else u""))
         page.append(timeline_svg(views, first, span))
     else:
         page.append(u"<p>No node in this run.</p>")
     if drawn_from:
         page.append(u"<h3>Steps per node</h3>")
-        page.append(steps_html(views, step_names(steps, views)))
+        page.append(steps_html(views, names))
     page.append(u"<h3>Failures</h3>")
     page.append(_failures_html(views))
 

@@ -1,7 +1,8 @@
 """The run's HTML report, as a browser shows it: the prewarm playbook over the demo's gpu pool, then headless chromium.
 
-The playbook runs with the demo's inventory and variables, its preloader in a namespace of the test's own, and marks
-no node (warm_mark stays false), so the shared nodes are left as they were. Chromium (tests/cluster/install-deps.sh
+The playbook runs with the demo's inventory and variables, its preloader in a namespace of the test's own under a name
+of its own (so its admission label is not that of another run warming the same pool), and marks no node (warm_mark
+stays false); the test takes its admission label off again, so the shared nodes are left as they were. Chromium (tests/cluster/install-deps.sh
 installs it) loads the report from its file: no console message, and every node of the run in the rendered DOM.
 """
 import json
@@ -9,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from html.parser import HTMLParser
 
 from run_ansible import ansible_env
@@ -60,16 +62,21 @@ def test_chromium_reports_what_a_page_says_on_its_console(tmp_path):
     assert any('"noisy page"' in line for line in console), console
 
 
-def test_a_prewarm_run_writes_a_report_that_chromium_renders_with_every_node(kubeconfig, namespace, kwok_pools, tmp_path):
+def test_a_prewarm_run_writes_a_report_that_chromium_renders_with_every_node(kubeconfig, core_v1, namespace, kwok_pools, tmp_path):
     nodes = ["kwok-gpu-%d" % index for index in range(kwok_pools["gpu"])]
+    preloader = "report-%s" % uuid.uuid4().hex[:6]
     report = tmp_path / "reports" / "prewarm.html"
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps({"prewarm_kubeconfig": kubeconfig, "prewarm_namespace": namespace, "warm_pool": "gpu",
-                                 "prewarm_report_path": str(report)}))
+                                 "preload_name": preloader, "prewarm_report_path": str(report)}))
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "prewarm.k8s.prewarm",
            "-i", os.path.join(DEMO, "inventory.yml"), "-e", "@" + os.path.join(DEMO, "vars.yml"), "-e", "@%s" % extra]
-    proc = subprocess.run(cmd, env=ansible_env({"ANSIBLE_SHOW_CUSTOM_STATS": "1"}), capture_output=True, text=True,
-                          timeout=900, check=False)
+    try:
+        proc = subprocess.run(cmd, env=ansible_env({"ANSIBLE_SHOW_CUSTOM_STATS": "1"}), capture_output=True, text=True,
+                              timeout=900, check=False)
+    finally:
+        for node in nodes:
+            core_v1.patch_node(node, {"metadata": {"labels": {"preload.prewarm.k8s/" + preloader: None}}})
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     run = json.loads(proc.stdout)
 

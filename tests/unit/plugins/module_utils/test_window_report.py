@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import (build_report, parse_time, pulling_curve,
-                                                                                short_digest)
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import (build_report, format_seconds, parse_time,
+                                                                                pulling_curve, short_digest)
 from ansible_collections.prewarm.k8s.tests.unit.plugins.module_utils.window_report_runs import (DIGESTS, STEPS, at, demo_run,
                                                                                                 synthetic_run, timeline)
 
@@ -86,7 +86,7 @@ def test_the_demo_run_has_a_timeline_row_per_node_and_a_bar_per_step_it_ran():
     assert len(bars(timeline_svg)) == sum(len(entries) for entries in run["timelines"].values())
     # Every bar says on hover whose step it is and how it went.
     titles = [rect.find(SVG + "title").text for rect in bars(timeline_svg)]
-    assert "kwok-cpu-0 \u00b7 marked \u00b7 done\n2026-12-04T10:00:00Z \u2192 2026-12-04T10:00:02Z (0m02s)" in titles
+    assert "kwok-cpu-0 \u00b7 marked \u00b7 done\n2026-12-04T10:00:00Z \u2192 2026-12-04T10:00:02Z (2.00s)" in titles
     assert sum(1 for title in titles if " \u00b7 rebooted \u00b7 skipped / not run" in title) == 5
     # Every node and step is in the page's text too: the steps table, the grid, the per-node table.
     text = "".join(page.text)
@@ -216,6 +216,11 @@ def test_times_are_read_in_their_rfc_3339_forms(value, seconds):
 @pytest.mark.parametrize("value", [None, "", "yesterday", "2026-13-45T99:00:00Z", 17, ["2026-12-04T10:00:00Z"]])
 def test_what_is_not_a_time_is_none(value):
     assert parse_time(value) is None
+
+
+@pytest.mark.parametrize("seconds, shown", [(None, "-"), (0.05, "0.05s"), (9.994, "9.99s"), (10, "0m10s"), (125, "2m05s")])
+def test_durations_under_ten_seconds_are_shown_to_the_hundredth(seconds, shown):
+    assert format_seconds(seconds) == shown
 
 
 def test_nodes_pulling_at_once_count_a_node_that_ends_as_another_starts_once():
