@@ -147,15 +147,18 @@ def timeline_bars(timeline):
     return bars
 
 
-def row_bars(row):
-    """Bars from what a summary row says when the node has no timeline: its window, its reboot, its warm-up."""
+def row_bars(row, check_mode=False):
+    """Bars from what a summary row says when the node has no timeline: its window, its reboot, its warm-up.
+
+    In a check run a window that was not released is one the run would have opened: not run, not still running.
+    """
     bad = outcome(row) == FAILED
     bars = []
     if row.get("since"):
         released = row.get("released_at")
-        result = DONE if released else FAILED if bad else RUNNING
-        bars.append(_bar("window", row["since"], released, result, row.get("result") if bad else None,
-                         note="mark to release, from the maintenance annotation"))
+        result = DONE if released else FAILED if bad else SKIPPED if check_mode else RUNNING
+        note = "check mode: the mark this run would have made" if result == SKIPPED else "mark to release, from the maintenance annotation"
+        bars.append(_bar("window", row["since"], released, result, row.get("result") if bad else None, note=note))
     if row.get("reboot_started"):
         bars.append(_bar("rebooted", row["reboot_started"], row.get("reboot_ended"),
                          DONE if row.get("reboot_ended") else RUNNING))
@@ -190,10 +193,10 @@ def _pulling(row, bars):
     return (warm["start"], warm["end"]) if warm else None
 
 
-def node_view(row, timeline, now):
+def node_view(row, timeline, now, check_mode=False):
     """Everything the page shows of one node."""
     timed = timeline is not None
-    bars = timeline_bars(timeline) if timed else row_bars(row)
+    bars = timeline_bars(timeline) if timed else row_bars(row, check_mode)
     for step_bar in bars:
         step_bar["from"] = parse_time(step_bar["start"])
         step_bar["to"] = parse_time(step_bar["end"]) if step_bar["end"] else (now if step_bar["result"] == RUNNING else step_bar["from"])
@@ -208,7 +211,7 @@ def node_view(row, timeline, now):
     return {
         "node": u"%s" % row.get("node"), "pool": row.get("pool"), "result": row.get("result"), "head": result_head(row),
         "outcome": outcome(row), "timed": timed, "bars": bars, "since": start, "released_at": end,
-        "window_seconds": _between(start, end), "window_open": bool(start) and not end,
+        "window_seconds": _between(start, end), "window_open": bool(start) and not end and not check_mode,
         "warming_seconds": warming, "pulling": pulling, "failures": failures,
     }
 
@@ -538,7 +541,7 @@ def build_report(run):
     now = parse_time(generated)
     timelines = run.get("timelines") or {}
     rows = sorted(run.get("rows") or [], key=lambda row: u"%s" % row.get("node"))
-    views = [node_view(row, timelines.get(u"%s" % row.get("node")), now) for row in rows]
+    views = [node_view(row, timelines.get(u"%s" % row.get("node")), now, bool(run.get("check_mode"))) for row in rows]
     moments = [moment for view in views for step_bar in view["bars"] for moment in (step_bar["from"], step_bar["to"]) if moment is not None]
     first = min(moments) if moments else now
     span = max((max(moments) - first) if moments else 0, 1.0)

@@ -1,9 +1,10 @@
-"""The run's HTML report, as a browser shows it: the prewarm playbook over the demo's gpu pool, then headless chromium.
+"""The run's HTML report, as a browser shows it: a playbook run over the demo's kwok pools, then headless chromium.
 
-The playbook runs with the demo's inventory and variables, its preloader in a namespace of the test's own under a name
-of its own (so its admission label is not that of another run warming the same pool), and marks no node (warm_mark
-stays false); the test takes its admission label off again, so the shared nodes are left as they were. Chromium (tests/cluster/install-deps.sh
-installs it) loads the report from its file: no console message, and every node of the run in the rendered DOM.
+The playbooks run with the demo's inventory and variables, the preloader in a namespace of the test's own under a name
+of its own (so its admission label is not that of another run warming the same pool). The prewarm run marks no node
+(warm_mark stays false) and the test takes its admission label off again; the os_upgrade run is a check run over the
+kwok pools only. The shared nodes are left as they were. Chromium (tests/cluster/install-deps.sh installs it) loads
+each report from its file: no console message, and every node of the run in the rendered DOM.
 """
 import json
 import os
@@ -62,35 +63,67 @@ def test_chromium_reports_what_a_page_says_on_its_console(tmp_path):
     assert any('"noisy page"' in line for line in console), console
 
 
+def run_playbook(playbook, extra, tmp_path, *options):
+    """The json callback's account of one ansible-playbook run of prewarm.k8s.<playbook> (with set_stats shown)."""
+    extra_file = tmp_path / "extra.json"
+    extra_file.write_text(json.dumps(extra))
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "prewarm.k8s." + playbook,
+           "-i", os.path.join(DEMO, "inventory.yml"), "-e", "@" + os.path.join(DEMO, "vars.yml"), "-e", "@%s" % extra_file]
+    proc = subprocess.run(cmd + list(options), env=ansible_env({"ANSIBLE_SHOW_CUSTOM_STATS": "1"}), capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+def said(run, host):
+    """What the run's last task of that name printed: the report's path."""
+    return [task["hosts"][host].get("msg") for task in run["plays"][-1]["tasks"]
+            if task["task"]["name"] == "Say where the report is" and host in task["hosts"]]
+
+
+def rendered(report):
+    dom, console = chromium(report.as_uri())
+    assert console == []
+    parsed = Dom()
+    parsed.feed(dom)
+    return parsed
+
+
 def test_a_prewarm_run_writes_a_report_that_chromium_renders_with_every_node(kubeconfig, core_v1, namespace, kwok_pools, tmp_path):
     nodes = ["kwok-gpu-%d" % index for index in range(kwok_pools["gpu"])]
     preloader = "report-%s" % uuid.uuid4().hex[:6]
     report = tmp_path / "reports" / "prewarm.html"
-    extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps({"prewarm_kubeconfig": kubeconfig, "prewarm_namespace": namespace, "warm_pool": "gpu",
-                                 "preload_name": preloader, "prewarm_report_path": str(report)}))
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "prewarm.k8s.prewarm",
-           "-i", os.path.join(DEMO, "inventory.yml"), "-e", "@" + os.path.join(DEMO, "vars.yml"), "-e", "@%s" % extra]
     try:
-        proc = subprocess.run(cmd, env=ansible_env({"ANSIBLE_SHOW_CUSTOM_STATS": "1"}), capture_output=True, text=True,
-                              timeout=900, check=False)
+        run = run_playbook("prewarm", {"prewarm_kubeconfig": kubeconfig, "prewarm_namespace": namespace, "warm_pool": "gpu",
+                                       "preload_name": preloader, "prewarm_report_path": str(report)}, tmp_path)
     finally:
         for node in nodes:
             core_v1.patch_node(node, {"metadata": {"labels": {"preload.prewarm.k8s/" + preloader: None}}})
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    run = json.loads(proc.stdout)
 
     # The path is printed at the end, and AWX gets the summary (set_stats) with every node's result.
-    said = [task["hosts"]["localhost"].get("msg") for task in run["plays"][-1]["tasks"] if task["task"]["name"] == "Say where the report is"]
-    assert said == ["report of %d node(s) written to %s" % (len(nodes), report)]
+    assert said(run, "localhost") == ["report of %d node(s) written to %s" % (len(nodes), report)]
     stats = run["global_custom_stats"]["prewarm_report"]
     assert stats["path"] == str(report) and stats["playbook"] == "prewarm" and not stats["check_mode"]
     assert stats["nodes"] == dict((node, "warm") for node in nodes) and stats["failed"] == {}
     assert 1 <= stats["max_pulling"] <= len(nodes)
 
-    dom, console = chromium(report.as_uri())
-    assert console == []
-    parsed = Dom()
-    parsed.feed(dom)
-    assert parsed.labels == nodes  # the timeline: a row per node
-    assert sorted(parsed.row_heads) == nodes  # the pool's nodes x images grid
+    page = rendered(report)
+    assert page.labels == nodes  # the timeline: a row per node
+    assert sorted(page.row_heads) == nodes  # the pool's nodes x images grid
+
+
+def test_a_check_run_of_os_upgrade_over_the_kwok_pools_writes_a_report_that_says_so(kubeconfig, namespace, kwok_pools, tmp_path):
+    nodes = sorted("kwok-%s-%d" % (pool, index) for pool in ("cpu", "gpu") for index in range(kwok_pools[pool]))
+    report = tmp_path / "check.html"
+    run = run_playbook("os_upgrade", {"prewarm_kubeconfig": kubeconfig, "prewarm_namespace": namespace, "os_upgrade_pools": "cpu,gpu",
+                                      "preload_name": "report-%s" % uuid.uuid4().hex[:6], "prewarm_report_path": str(report)},
+                       tmp_path, "--check")
+
+    first = run["plays"][-1]["tasks"][-1]["hosts"]
+    assert said(run, sorted(first)[0]) == ["report of %d node(s) written to %s (check mode: the run changed nothing)" % (len(nodes), report)]
+    stats = run["global_custom_stats"]["prewarm_report"]
+    assert stats["check_mode"] and stats["playbook"] == "os_upgrade" and sorted(stats["nodes"]) == nodes
+
+    page = rendered(report)
+    assert page.labels == nodes
+    assert "Check mode: nothing was changed on the cluster" in report.read_text(encoding="utf-8")

@@ -157,6 +157,15 @@ def test_a_step_still_running_is_drawn_up_to_the_report_time():
     assert summary["window_seconds"] == {"max": None, "median": None}
 
 
+def test_in_a_check_run_a_window_not_released_is_one_that_was_not_run():
+    row = {"node": "n1", "pool": "p", "since": at(0), "result": "check mode: nothing changed, each step reported what it would do"}
+    html, summary = build_report({"playbook": "os_upgrade", "generated_at": at(300), "check_mode": True, "rows": [row]})
+    (window,) = bars(svgs(html)[0])
+    assert window.get("class") == "bar skipped" and float(window.get("width")) == 2.0
+    assert window.find(SVG + "title").text.endswith("check mode: the mark this run would have made")
+    assert "still marked" not in html and summary["counts"] == {"check mode": 1} and summary["check_mode"]
+
+
 def test_without_a_timeline_the_node_is_drawn_from_its_summary_row():
     row = {"node": "gpu-1", "pool": "gpu", "since": at(0), "admitted_at": at(60), "warm_at": at(100), "released_at": at(101),
            "warming_seconds": 40.0, "result": "released", "state": "warm",
