@@ -48,7 +48,8 @@ options:
   states:
     description:
       - Per pool, per node name, C(state) and C(images), as M(prewarm.k8s.warm_status) returns in its C(nodes) - the
-        grid then shows every node of the pool. Without it the grid shows the rows' C(state) and C(images).
+        grid then shows every node of the pool. A node that a row gives images for is shown as the row says (what the
+        run's warm-up left, later than a check before it). Without it the grid shows the rows' C(state) and C(images).
     type: dict
   steps:
     description:
