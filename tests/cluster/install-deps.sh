@@ -16,6 +16,7 @@ packages=(
   busybox-static                              # the stand-in of the public busybox image
   openssh-server openssh-client               # the reboot test reaches the node host over SSH
   openssl curl python3 e2fsprogs iproute2 util-linux mount
+  chromium fonts-liberation                   # the run reports' browser test (headless), and text in its screenshots
 )
 missing=()
 for p in "${packages[@]}"; do

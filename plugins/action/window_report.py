@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""prewarm.k8s.window_report: the run's HTML report, rendered and written on the controller (no module is sent)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+from datetime import datetime, timezone
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import build_report
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.report_file import check_inputs, default_path, same_content, write_atomically
+
+ARGUMENT_SPEC = {
+    "playbook": {"type": "str", "required": True},
+    "rows": {"type": "list", "elements": "dict", "required": True},
+    "timelines": {"type": "dict"},
+    "states": {"type": "dict"},
+    "steps": {"type": "list", "elements": "str", "default": []},
+    "path": {"type": "str"},
+}
+
+
+class ActionModule(ActionBase):
+    """Render the report from the task's arguments, write it where `path` says, return its path and summary."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        problem = check_inputs(args)
+        if problem:
+            raise AnsibleActionFail("window_report: " + problem)
+        moment = datetime.now(timezone.utc).replace(microsecond=0)
+        path = args["path"] or default_path(args["playbook"], moment)
+        check_mode = bool(self._task.check_mode)
+        html, summary = build_report({
+            "playbook": args["playbook"], "generated_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "check_mode": check_mode,
+            "steps": args["steps"], "rows": args["rows"], "timelines": args["timelines"], "states": args["states"],
+        })
+        changed = not same_content(path, html)
+        if changed:
+            try:
+                write_atomically(path, html)
+            except (IOError, OSError) as exc:
+                raise AnsibleActionFail("window_report: cannot write the report to %s: %s" % (path, exc))
+        summary["path"] = os.path.abspath(path)
+        result.update(changed=changed, path=summary["path"], summary=summary,
+                      msg="report of %d node(s) written to %s%s" % (len(summary["nodes"]), summary["path"],
+                                                                    " (check mode: the run changed nothing)" if check_mode else ""))
+        return result
