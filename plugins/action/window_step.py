@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""prewarm.k8s.window_step: one task per step records it for the whole batch and fails only the nodes it could not record.
+
+Why not run_once: a task run once fails every host when it fails, and gives one result to all of them, so failing
+the one node that could not be recorded took a second task per step. Here the action runs for every host; the
+first to take the lock writes for the batch (one node_maintenance run), and every host reads that answer from a
+file in the controller's temporary directory, which ansible-playbook removes when it ends. The hosts of a task
+never wait for one another, only for the write: no deadlock whatever the number of forks.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fcntl
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+
+from ansible import constants as C
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
+    advance,
+    is_live,
+    node_outcome,
+    recorded_timelines,
+    step_writes,
+)
+
+OWN_OPTIONS = ("step", "steps", "uncordon_index")
+SHARED_DIR = "prewarm-k8s-window-step"
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        step, steps, uncordon_index = _own_options(args)
+        state = task_vars.get("node_upgrade_state")
+        if not state:
+            raise AnsibleActionFail("window_step: this host has no node_upgrade_state (run the node_upgrade role's preflight first)")
+        batch = list(task_vars.get("ansible_play_batch") or [])
+        key = hashlib.sha256(json.dumps([self._task._uuid, step, sorted(batch)]).encode()).hexdigest()[:32]
+        shared, wrote = _once_for_the_batch(key, lambda: self._write(args, step, steps, uncordon_index, batch, task_vars))
+
+        recorded, error, annotation = node_outcome(state["node"], shared["answers"], shared["failure"])
+        result.update(step=step, recorded=recorded,
+                      changed=any(a["changed"] for a in shared["answers"] if a["name"] == state["node"]))
+        if wrote:
+            result["writes"] = shared["writes"]
+            if shared.get("diff"):
+                result["diff"] = shared["diff"]
+        if not recorded:
+            result.update(failed=True, msg="%s: step %s could not be recorded: %s" % (state["node"], step, error))
+            return result
+        new_state, timeline = advance(state, task_vars.get("node_upgrade_timeline") or [], step, steps, shared["ended"])
+        if annotation and annotation.get("since"):
+            new_state["since"] = annotation["since"]
+        result["ansible_facts"] = {"node_upgrade_state": new_state, "node_upgrade_timeline": timeline}
+        result["msg"] = "%s: %s %s" % (state["node"], step, "would be recorded" if self._task.check_mode else "recorded")
+        return result
+
+    def _write(self, args, step, steps, uncordon_index, batch, task_vars):
+        """The batch's writes: what node_maintenance answered, or the message of a write that failed as a whole."""
+        hostvars = task_vars["hostvars"]
+        windows = []
+        for host in batch:
+            facts = hostvars[host]
+            if is_live(facts):
+                windows.append((facts["node_upgrade_state"], facts.get("node_upgrade_timeline") or []))
+        ended = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        timelines = recorded_timelines(step, steps, windows, ended)
+        shared = {"ended": ended, "answers": [], "failure": None, "writes": [], "diff": None}
+        try:
+            for write in step_writes(step, steps, uncordon_index, [state for state, dummy in windows]):
+                module_args = dict(args, names=write["names"], cordon=write["cordon"], missing="report",
+                                   steps=dict((name, timelines[name]) for name in write["names"] if name in timelines))
+                if write["status"]:
+                    module_args["status"] = write["status"]
+                answer = self._execute_module(module_name="prewarm.k8s.node_maintenance", module_args=module_args,
+                                              task_vars=task_vars)
+                shared["writes"].append({"names": write["names"], "msg": answer.get("msg"), "summary": answer.get("summary")})
+                if answer.get("diff"):
+                    shared["diff"] = answer["diff"]
+                if "nodes" not in answer:
+                    shared["failure"] = answer.get("msg") or "node_maintenance failed"
+                    break
+                shared["answers"].extend(answer["nodes"])
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
+        return shared
+
+
+def _own_options(args):
+    step, steps, uncordon_index = (args.pop(name, None) for name in OWN_OPTIONS)
+    if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
+        raise AnsibleActionFail("window_step: steps must be a non-empty list of step names, got %r" % (steps,))
+    if step not in steps:
+        raise AnsibleActionFail("window_step: step %r is not one of steps (%s)" % (step, ", ".join(steps)))
+    try:
+        uncordon_index = int(uncordon_index)
+    except (TypeError, ValueError):
+        raise AnsibleActionFail("window_step: uncordon_index must be an integer, got %r" % (uncordon_index,))
+    return step, steps, uncordon_index
+
+
+def _once_for_the_batch(key, write):
+    """(the batch's answer, whether this process wrote it): the first host to take the lock writes, the others read."""
+    directory = os.path.join(C.DEFAULT_LOCAL_TMP, SHARED_DIR)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, key + ".json")
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.path.exists(path):
+                with open(path) as answer:
+                    return json.load(answer), False
+            shared = write()
+            with open(path + ".part", "w") as part:
+                json.dump(shared, part)
+            os.rename(path + ".part", path)
+            return shared, True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
