@@ -21,13 +21,14 @@ import os
 from datetime import datetime, timezone
 
 from ansible import constants as C
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
     advance,
     is_live,
     node_outcome,
+    progress,
     recorded_timelines,
     step_writes,
 )
@@ -61,11 +62,12 @@ class ActionModule(ActionBase):
         if not recorded:
             result.update(failed=True, msg="%s: step %s could not be recorded: %s" % (state["node"], step, error))
             return result
-        new_state, timeline = advance(state, task_vars.get("node_upgrade_timeline") or [], step, steps, shared["ended"])
+        window = advance(state["start"], progress(state, _window_fact(task_vars)), step, steps, shared["ended"])
         if annotation and annotation.get("since"):
-            new_state["since"] = annotation["since"]
-        result["ansible_facts"] = {"node_upgrade_state": new_state, "node_upgrade_timeline": timeline}
-        result["msg"] = "%s: %s %s" % (state["node"], step, "would be recorded" if self._task.check_mode else "recorded")
+            window["since"] = annotation["since"]
+        # Facts (an action's facts are not set_fact's): the role's set_fact tasks never set these, so nothing shadows them.
+        result["ansible_facts"] = {"node_upgrade_window": window, "node_upgrade_timeline": window["timeline"]}
+        result["msg"] = "%s: %s %s" % (state["node"], step, "would be recorded" if self._play_context.check_mode else "recorded")
         return result
 
     def _write(self, args, step, steps, uncordon_index, batch, task_vars):
@@ -75,7 +77,8 @@ class ActionModule(ActionBase):
         for host in batch:
             facts = hostvars[host]
             if is_live(facts):
-                windows.append((facts["node_upgrade_state"], facts.get("node_upgrade_timeline") or []))
+                state = facts["node_upgrade_state"]
+                windows.append((state, progress(state, _window_fact(facts))))
         ended = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         timelines = recorded_timelines(step, steps, windows, ended)
         shared = {"ended": ended, "answers": [], "failure": None, "writes": [], "diff": None}
@@ -94,9 +97,17 @@ class ActionModule(ActionBase):
                     shared["failure"] = answer.get("msg") or "node_maintenance failed"
                     break
                 shared["answers"].extend(answer["nodes"])
+        except AnsibleError as exc:
+            # Said to every host, as a failed write is: the next host must not try the same write again.
+            shared["failure"] = "node_maintenance could not run: %s" % exc
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
         return shared
+
+
+def _window_fact(variables):
+    """The node_upgrade_window fact in a host's variables, whether facts are injected as variables or not."""
+    return (variables.get("ansible_facts") or {}).get("node_upgrade_window")
 
 
 def _own_options(args):

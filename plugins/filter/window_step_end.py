@@ -12,18 +12,14 @@ short_description: A node's step timeline with the step that just ended
 version_added: 0.1.0
 author: prewarm.k8s maintainers (@prewarm-k8s)
 description:
-  - The timeline (C(node_upgrade_timeline)) with one more entry - O(step) with O(result), from when the step started
-    (the state's C(step_started), else now) to now, with O(error).
+  - The host's timeline with one more entry - O(step) with O(result), from when the step started (the window's
+    C(step_started), else now) to now, with O(error).
   - For the steps the window_step action does not record - the warm step (its release removes the annotation) and a
     step that failed.
 options:
   _input:
-    description: The timeline so far, oldest first.
-    type: list
-    elements: dict
-    required: true
-  state:
-    description: The host's window state (C(node_upgrade_state)); its C(step_started) is when the step began.
+    description: Where the host's window stands (the window_progress filter's answer) - its C(timeline) so far and
+      C(step_started), when the step began.
     type: dict
     required: true
   step:
@@ -43,7 +39,7 @@ options:
 EXAMPLES = r"""
 - name: Note the failed step in the timeline
   ansible.builtin.set_fact:
-    node_upgrade_timeline: "{{ node_upgrade_timeline | prewarm.k8s.window_step_end(node_upgrade_state, 'drained', 'failed', 'drain: timed out') }}"
+    node_upgrade_timeline: "{{ node_upgrade_progress | prewarm.k8s.window_step_end('drained', 'failed', 'drain: timed out') }}"
 """
 
 RETURN = r"""
@@ -58,9 +54,9 @@ from datetime import datetime, timezone
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import DONE, ended_timeline
 
 
-def window_step_end(timeline, state, step, result=DONE, error=None):
+def window_step_end(window, step, result=DONE, error=None):
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return ended_timeline(state, list(timeline or []), step, result, error, now)
+    return ended_timeline(window, step, result, error, now)
 
 
 class FilterModule(object):

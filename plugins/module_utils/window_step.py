@@ -4,8 +4,9 @@
 """Recording a step of the maintenance window, decided without touching the API.
 
 The window_step action records a step done on every node of the batch that ran it, in one write for the
-batch, and leaves on each host where its window stands (node_upgrade_state: `at`, the index of the step it
-is in, and `step_started`) and its timeline (node_upgrade_timeline): one entry per step,
+batch, and leaves on each host where its window stands (the fact node_upgrade_window: `at`, the index of
+the step it is in, `step_started`, `since`, and the timeline) and its timeline (node_upgrade_timeline): one
+entry per step,
 
     {"step": "drained", "start": "2026-12-06T03:00:00Z", "end": "2026-12-06T03:01:10Z",
      "result": "done" | "failed" | "skipped", "error": null}
@@ -112,35 +113,49 @@ def step_writes(step, steps, uncordon_index, states):
     return writes
 
 
-def advance(state, timeline, step, steps, ended):
-    """(state, timeline) of a host once the batch recorded `step` at `ended`.
+def progress(state, window):
+    """Where a host's window stands: {window, at, step_started, since, timeline}.
+
+    state: node_upgrade_state, as the role's preflight and resume set it (with `window`, an id of this run of the
+    window, and `timeline`, what the annotation kept); window: the host's node_upgrade_window fact, which window_step
+    sets (a fact, not a set_fact: set_fact's values would shadow it), taken only when it is of this window.
+    `at` is the index of the step the host is in.
+    """
+    if window and window.get("window") == state.get("window"):
+        return window
+    return {"window": state.get("window"), "at": state["start"], "step_started": state.get("step_started"),
+            "since": state.get("since"), "timeline": list(state.get("timeline") or [])}
+
+
+def advance(start, window, step, steps, ended):
+    """A host's window (as progress() gives it) once the batch recorded `step` at `ended`; `start` is where it began.
 
     A node that ran the step gets its entry (from when its step started, else from the record) and moves to the
     next step; a node resuming later only notes that its next step starts now.
     """
     index = steps.index(step)
-    if state["start"] > index:
-        return dict(state, step_started=ended), timeline
-    entry = timeline_entry(step, state.get("step_started") or ended, ended)
-    return dict(state, at=index + 1, step_started=ended), (list(timeline) + [entry])[-MAX_ENTRIES:]
+    if start > index:
+        return dict(window, step_started=ended)
+    entry = timeline_entry(step, window.get("step_started") or ended, ended)
+    return dict(window, at=index + 1, step_started=ended, timeline=(list(window["timeline"]) + [entry])[-MAX_ENTRIES:])
 
 
 def recorded_timelines(step, steps, windows, ended):
     """{node: its timeline once `step` is recorded at `ended`} for the nodes that ran the step.
 
-    windows: (state, timeline) of each live host; what the write stores in each node's annotation is what advance()
+    windows: (state, window) of each live host; what the write stores in each node's annotation is what advance()
     gives that host.
     """
     index = steps.index(step)
-    return dict((state["node"], advance(state, timeline, step, steps, ended)[1])
-                for state, timeline in windows if state["start"] <= index)
+    return dict((state["node"], advance(state["start"], window, step, steps, ended)["timeline"])
+                for state, window in windows if state["start"] <= index)
 
 
-def ended_timeline(state, timeline, step, result, error, ended):
+def ended_timeline(window, step, result, error, ended):
     """The timeline of a host whose `step` ended at `ended` with `result` (and `error`), for the steps not recorded
     by window_step: the warm step, whose release removes the annotation, and a step that failed."""
-    entry = timeline_entry(step, state.get("step_started") or ended, ended, result, error)
-    return (list(timeline) + [entry])[-MAX_ENTRIES:]
+    entry = timeline_entry(step, window.get("step_started") or ended, ended, result, error)
+    return (list(window["timeline"]) + [entry])[-MAX_ENTRIES:]
 
 
 def resumed_timeline(record, steps, start, now):

@@ -23,9 +23,11 @@ description:
     until O(uncordon_index), and their step timeline is stored in the annotation's C(steps) field.
   - The first step of O(steps) is the mark itself - new nodes are marked (taint, label, our cordon, O(reason)); nodes
     resuming later in their window are marked again (a lost mark put back) with their status kept.
-  - Sets on each host C(node_upgrade_state) (C(at), the index of the step the host is in now, C(step_started), and
-    C(since) from the annotation) and C(node_upgrade_timeline), a list of C({step, start, end, result, error}), the
-    step just recorded last.
+  - Sets on each host the facts C(node_upgrade_window) (C(at), the index of the step the host is in now,
+    C(step_started), C(since) from the annotation, C(timeline), and C(window), the id of this run of the window that
+    C(node_upgrade_state.window) gives) and C(node_upgrade_timeline), a list of C({step, start, end, result, error}),
+    the step just recorded last. Facts, not set_fact variables, which would shadow them; the role's set_fact tasks
+    never set these names before the window ends.
   - Must run delegated to the controller (C(delegate_to=localhost)) in a play with the linear strategy; every other
     option goes to M(prewarm.k8s.node_maintenance) unchanged.
 extends_documentation_fragment:
@@ -104,8 +106,8 @@ ansible_facts:
   returned: when its node was recorded
   type: dict
   contains:
-    node_upgrade_state:
-      description: The window state, with C(at), C(step_started) and C(since) updated.
+    node_upgrade_window:
+      description: Where the window stands - C(window), C(at), C(step_started), C(since), C(timeline).
       type: dict
     node_upgrade_timeline:
       description: One entry per step - C(step), C(start), C(end) (RFC 3339 UTC), C(result) (V(done), V(failed), V(skipped)), C(error).

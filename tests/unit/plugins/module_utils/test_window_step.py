@@ -12,6 +12,7 @@ import json
 import pytest
 
 from ansible_collections.prewarm.k8s.plugins.filter.window_live import window_live
+from ansible_collections.prewarm.k8s.plugins.filter.window_progress import window_progress
 from ansible_collections.prewarm.k8s.plugins.filter.window_step_end import window_step_end
 from ansible_collections.prewarm.k8s.plugins.filter.window_timeline import window_timeline
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import MAINTENANCE_ANNOTATION
@@ -19,8 +20,8 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidI
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import parse_record, serialise_record
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
-    MAX_ENTRIES, advance, check_timeline, ended_timeline, is_live, node_outcome, recorded_timelines, resumed_timeline,
-    step_writes, stored_timeline, timeline_entry)
+    MAX_ENTRIES, advance, check_timeline, ended_timeline, is_live, node_outcome, progress, recorded_timelines,
+    resumed_timeline, step_writes, stored_timeline, timeline_entry)
 
 STEPS = ["marked", "drained", "upgraded", "rebooted", "ready", "image_gc", "pruned", "uncordoned", "warm"]
 UNCORDON = 7
@@ -28,8 +29,8 @@ T0, T1, T2 = "2026-12-06T03:00:00Z", "2026-12-06T03:01:00Z", "2026-12-06T03:02:3
 
 
 def state(node, start=0, **more):
-    return dict({"node": node, "pool": "cpu", "start": start, "at": start, "since": None, "step_started": None,
-                 "failed_task": None}, **more)
+    return dict({"node": node, "pool": "cpu", "start": start, "since": None, "step_started": None, "failed_task": None,
+                 "window": "w1", "timeline": []}, **more)
 
 
 def test_a_host_that_failed_in_the_window_is_no_longer_live_but_one_failed_before_it_is():
@@ -59,32 +60,42 @@ def test_the_mark_also_marks_again_the_nodes_resuming_later_keeping_their_status
     ]
 
 
+def test_a_window_starts_where_the_state_says_until_window_step_moves_it_on():
+    begun = state("a", start=2, since=T0, step_started=T1, timeline=["kept"])
+    assert progress(begun, None) == {"window": "w1", "at": 2, "step_started": T1, "since": T0, "timeline": ["kept"]}
+    moved = {"window": "w1", "at": 3, "step_started": T2, "since": T0, "timeline": ["kept", "more"]}
+    assert window_progress(begun, moved) == moved
+    # The fact of an earlier run of the window (a fact cache keeps facts across runs) is not this window's.
+    assert progress(begun, dict(moved, window="w0"))["at"] == 2
+
+
 def test_a_recorded_step_closes_its_entry_and_starts_the_next():
-    new, timeline = advance(state("a", step_started=T0), [], "marked", STEPS, T1)
-    assert timeline == [{"step": "marked", "start": T0, "end": T1, "result": "done", "error": None}]
-    assert (new["at"], new["step_started"]) == (1, T1)
-    new, timeline = advance(new, timeline, "drained", STEPS, T2)
-    assert timeline[-1] == {"step": "drained", "start": T1, "end": T2, "result": "done", "error": None}
-    assert new["at"] == 2
+    window = advance(0, progress(state("a", step_started=T0), None), "marked", STEPS, T1)
+    assert window["timeline"] == [{"step": "marked", "start": T0, "end": T1, "result": "done", "error": None}]
+    assert (window["at"], window["step_started"]) == (1, T1)
+    window = advance(0, window, "drained", STEPS, T2)
+    assert window["timeline"][-1] == {"step": "drained", "start": T1, "end": T2, "result": "done", "error": None}
+    assert window["at"] == 2
 
 
 def test_a_node_resuming_later_gets_no_entry_only_the_start_of_its_next_step():
-    before = state("a", start=3)
-    new, timeline = advance(before, ["kept"], "drained", STEPS, T1)
-    assert timeline == ["kept"] and new["at"] == 3 and new["step_started"] == T1
+    window = advance(3, progress(state("a", start=3, timeline=["kept"]), None), "drained", STEPS, T1)
+    assert window["timeline"] == ["kept"] and window["at"] == 3 and window["step_started"] == T1
 
 
 def test_the_write_stores_for_each_node_the_timeline_its_host_will_hold():
-    windows = [(state("a", step_started=T0), []), (state("late", start=5), [])]
+    windows = [(state("a", step_started=T0), progress(state("a", step_started=T0), None)),
+               (state("late", start=5), progress(state("late", start=5), None))]
     stored = recorded_timelines("drained", STEPS, windows, T1)
     assert list(stored) == ["a"]
-    assert stored["a"] == advance(windows[0][0], [], "drained", STEPS, T1)[1]
+    assert stored["a"] == advance(0, windows[0][1], "drained", STEPS, T1)["timeline"]
 
 
 def test_a_failed_or_warm_step_is_added_from_its_start_with_its_error():
-    failed = ended_timeline(state("a", step_started=T1), [], "drained", "failed", "drain: held", T2)
+    window = progress(state("a", step_started=T1), None)
+    failed = ended_timeline(window, "drained", "failed", "drain: held", T2)
     assert failed == [{"step": "drained", "start": T1, "end": T2, "result": "failed", "error": "drain: held"}]
-    warm = window_step_end([], state("a", step_started=T1), "warm")
+    warm = window_step_end(window, "warm")
     assert warm[0]["step"] == "warm" and warm[0]["result"] == "done" and warm[0]["start"] == T1 and warm[0]["end"]
     with pytest.raises(InvalidInput, match="result: must be one of done, failed, skipped, got 'ok'"):
         timeline_entry("warm", T0, T1, "ok")

@@ -79,10 +79,10 @@ def test_a_rebooted_node_shows_its_reboot_and_a_failed_one_its_result_still_mark
         "gpu-2 | pool gpu | maintenance 5m00s                   | reboot -     | warming 0m12s | released | images -"]
 
 
-def test_a_long_result_is_wrapped_under_itself_and_every_line_fits_the_width():
+def test_a_long_result_goes_on_below_its_row_and_every_line_fits_the_width():
     error = "failed at upgraded: " + " ".join(["apt: could not fetch linux-image-6.8"] * 6)
-    lines = summary_lines([_row("web-1", result=error, images=[{"image": "r/" + "x" * 200 + ":1", "digest": DIGEST_A,
-                                                                 "state": "present"}])], NOW)
+    image = {"image": "r/" + "x" * 200 + ":1", "digest": DIGEST_A, "state": "present"}
+    lines = summary_lines([_row("web-1", result=error, images=[image])], NOW)
     assert all(len(line) <= 120 for line in lines), lines
     assert lines[0].startswith("web-1 | pool web | maintenance 5m00s | warming 0m12s | failed at upgraded: apt")
     assert lines[0].endswith(" | images A: 1 present")
