@@ -60,7 +60,7 @@ class ActionModule(ActionBase):
             if shared.get("diff"):
                 result["diff"] = shared["diff"]
         if not recorded:
-            result.update(failed=True, msg="%s: step %s could not be recorded: %s" % (state["node"], step, error))
+            result.update(failed=True, msg="could not be recorded: %s" % error)
             return result
         window = advance(state["start"], progress(state, _window_fact(task_vars)), step, steps, shared["ended"])
         if annotation and annotation.get("since"):
