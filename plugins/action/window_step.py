@@ -5,16 +5,13 @@
 
 Why not run_once: a task run once fails every host when it fails, and gives one result to all of them, so failing
 the one node that could not be recorded took a second task per step. Here the action runs for every host; the
-first to take the lock writes for the batch (one node_maintenance run), and every host reads that answer from a
-file in the controller's temporary directory, which ansible-playbook removes when it ends. The hosts of a task
-never wait for one another, only for the write: no deadlock whatever the number of forks.
+first to get there writes for the batch (one node_maintenance run), the others read its answer (batch_once.py).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fcntl
 import hashlib
 import json
 import os
@@ -24,16 +21,18 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
     advance,
+    check_step_options,
     is_live,
     node_outcome,
     progress,
     recorded_timelines,
     step_writes,
 )
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.batch_once import once_for_the_batch
 
-OWN_OPTIONS = ("step", "steps", "uncordon_index")
 SHARED_DIR = "prewarm-k8s-window-step"
 
 
@@ -44,13 +43,17 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
-        step, steps, uncordon_index = _own_options(args)
+        try:
+            step, steps, uncordon_index = check_step_options(*(args.pop(name, None) for name in ("step", "steps", "uncordon_index")))
+        except InvalidInput as exc:
+            raise AnsibleActionFail("window_step: %s" % exc.msg)
         state = task_vars.get("node_upgrade_state")
         if not state:
             raise AnsibleActionFail("window_step: this host has no node_upgrade_state (run the node_upgrade role's preflight first)")
         batch = list(task_vars.get("ansible_play_batch") or [])
         key = hashlib.sha256(json.dumps([self._task._uuid, step, sorted(batch)]).encode()).hexdigest()[:32]
-        shared, wrote = _once_for_the_batch(key, lambda: self._write(args, step, steps, uncordon_index, batch, task_vars))
+        shared, wrote = once_for_the_batch(os.path.join(C.DEFAULT_LOCAL_TMP, SHARED_DIR), key,
+                                           lambda: self._write(args, step, steps, uncordon_index, batch, task_vars))
 
         recorded, error, annotation = node_outcome(state["node"], shared["answers"], shared["failure"])
         result.update(step=step, recorded=recorded,
@@ -65,7 +68,8 @@ class ActionModule(ActionBase):
         window = advance(state["start"], progress(state, _window_fact(task_vars)), step, steps, shared["ended"])
         if annotation and annotation.get("since"):
             window["since"] = annotation["since"]
-        # Facts (an action's facts are not set_fact's): the role's set_fact tasks never set these, so nothing shadows them.
+        # Facts, which a set_fact of the same name would shadow: the role never set_facts node_upgrade_window, and
+        # node_upgrade_timeline only once the window is over (the warm step's end, a failure).
         result["ansible_facts"] = {"node_upgrade_window": window, "node_upgrade_timeline": window["timeline"]}
         result["msg"] = "%s: %s %s" % (state["node"], step, "would be recorded" if self._play_context.check_mode else "recorded")
         return result
@@ -108,36 +112,3 @@ class ActionModule(ActionBase):
 def _window_fact(variables):
     """The node_upgrade_window fact in a host's variables, whether facts are injected as variables or not."""
     return (variables.get("ansible_facts") or {}).get("node_upgrade_window")
-
-
-def _own_options(args):
-    step, steps, uncordon_index = (args.pop(name, None) for name in OWN_OPTIONS)
-    if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
-        raise AnsibleActionFail("window_step: steps must be a non-empty list of step names, got %r" % (steps,))
-    if step not in steps:
-        raise AnsibleActionFail("window_step: step %r is not one of steps (%s)" % (step, ", ".join(steps)))
-    try:
-        uncordon_index = int(uncordon_index)
-    except (TypeError, ValueError):
-        raise AnsibleActionFail("window_step: uncordon_index must be an integer, got %r" % (uncordon_index,))
-    return step, steps, uncordon_index
-
-
-def _once_for_the_batch(key, write):
-    """(the batch's answer, whether this process wrote it): the first host to take the lock writes, the others read."""
-    directory = os.path.join(C.DEFAULT_LOCAL_TMP, SHARED_DIR)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = os.path.join(directory, key + ".json")
-    with open(path + ".lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if os.path.exists(path):
-                with open(path) as answer:
-                    return json.load(answer), False
-            shared = write()
-            with open(path + ".part", "w") as part:
-                json.dump(shared, part)
-            os.rename(path + ".part", path)
-            return shared, True
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -31,6 +31,18 @@ RESULTS = (DONE, FAILED, SKIPPED)
 MAX_ENTRIES = 64
 
 
+def check_step_options(step, steps, uncordon_index):
+    """(step, steps, uncordon_index) as window_step takes them; a bad one raises InvalidInput naming the value."""
+    if not isinstance(steps, list) or not steps or not all(isinstance(name, str) for name in steps):
+        raise InvalidInput("steps must be a non-empty list of step names, got %r" % (steps,))
+    if step not in steps:
+        raise InvalidInput("step %r is not one of steps (%s)" % (step, ", ".join(steps)))
+    try:
+        return step, steps, int(uncordon_index)
+    except (TypeError, ValueError):
+        raise InvalidInput("uncordon_index must be an integer, got %r" % (uncordon_index,))
+
+
 def timeline_entry(step, start, end, result=DONE, error=None):
     if result not in RESULTS:
         raise InvalidInput("result: must be one of %s, got %r" % (", ".join(RESULTS), result))

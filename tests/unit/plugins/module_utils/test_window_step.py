@@ -20,8 +20,8 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidI
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import parse_record, serialise_record
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
-    MAX_ENTRIES, advance, check_timeline, ended_timeline, is_live, node_outcome, progress, recorded_timelines,
-    resumed_timeline, step_writes, stored_timeline, timeline_entry)
+    MAX_ENTRIES, advance, check_step_options, check_timeline, ended_timeline, is_live, node_outcome, progress,
+    recorded_timelines, resumed_timeline, step_writes, stored_timeline, timeline_entry)
 
 STEPS = ["marked", "drained", "upgraded", "rebooted", "ready", "image_gc", "pruned", "uncordoned", "warm"]
 UNCORDON = 7
@@ -168,3 +168,18 @@ def test_the_timeline_filter_reads_the_node_as_the_api_returns_it():
                   "status": {"step": "marked", "result": "done"}, "steps": stored})
     assert window_timeline(node, tuple(STEPS), "1") == stored
     assert window_timeline(_node(None), STEPS, 0) == []
+
+
+@pytest.mark.parametrize("options, message", [
+    (("drained", "marked", 2), "steps must be a non-empty list of step names, got 'marked'"),
+    (("warm", STEPS[:3], 2), "step 'warm' is not one of steps (marked, drained, upgraded)"),
+    (("drained", STEPS, "x"), "uncordon_index must be an integer, got 'x'"),
+])
+def test_window_step_refuses_bad_options_naming_the_value(options, message):
+    with pytest.raises(InvalidInput) as failed:
+        check_step_options(*options)
+    assert failed.value.msg == message
+
+
+def test_window_step_takes_the_uncordon_index_as_text_too():
+    assert check_step_options("drained", STEPS, "7") == ("drained", STEPS, 7)
