@@ -26,6 +26,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record imp
     parse_record,
     serialise_record,
 )
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import check_timeline
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import (
     check_label_key,
     check_label_value,
@@ -55,9 +56,10 @@ def build_request(params, now, default_by):
     check_taint_effect(taint["effect"], "taint.effect")
     check_label_key(label["key"], "label.key")
     check_label_value(label["value"], "label.value")
-    if params["state"] == "absent" and params.get("status"):
-        raise InvalidInput("status: only recorded when marking (state=present); "
-                           "a release removes the whole annotation")
+    for option in ("status", "steps"):
+        if params["state"] == "absent" and params.get(option):
+            raise InvalidInput("%s: only recorded when marking (state=present); "
+                               "a release removes the whole annotation" % option)
     return {
         "state": params["state"],
         "taint": {"key": taint["key"], "value": taint["value"], "effect": taint["effect"]},
@@ -67,6 +69,7 @@ def build_request(params, now, default_by):
         "default_by": default_by,
         "cordon": bool(params.get("cordon")),
         "status": _check_status(params.get("status")),
+        "steps": dict((name, check_timeline(entries, "steps.%s" % name)) for name, entries in (params.get("steps") or {}).items()),
         "now": now,
     }
 
@@ -99,7 +102,7 @@ def plan_node(node, request):
     before = _view(node)
     warnings = []
     if request["state"] == "present":
-        after = _marked(before, request, warnings)
+        after = _marked(before, request, warnings, request["steps"].get(name))
         action = MARKED
     else:
         after = _released(before, request, warnings)
@@ -160,7 +163,7 @@ def _view(node):
     }
 
 
-def _marked(before, request, warnings):
+def _marked(before, request, warnings, steps):
     old = before["record"]
     owned = old["owned"] if old else NOTHING_OWNED
     if before["problem"]:
@@ -177,6 +180,8 @@ def _marked(before, request, warnings):
         owned={"taint": owned_taint, "label": owned_label, "cordon": owned_cordon},
         status=_merged_status((old or {}).get("status") or {}, request["status"]),
     )
+    if steps is not None:
+        record["steps"] = steps  # the node's step timeline: a field of its own, `status` stays strings only
     # Compare records, not text: an equal record written differently is not a change.
     annotation = before["annotation"] if record == old else serialise_record(record)
     return dict(before, taints=taints, labels=labels, unschedulable=unschedulable,

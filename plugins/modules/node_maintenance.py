@@ -152,6 +152,14 @@ options:
       - Values are strings (numbers and booleans are written as text); V(null) removes a field.
       - Only with O(state=present).
     type: dict
+  steps:
+    description:
+      - Per node name, the timeline of its maintenance window to keep in the annotation's own field C(steps) (not
+        in C(status)), so a resumed window keeps the earlier steps' times; a node not named keeps what it has.
+      - Each entry C({step, start, end, result, error}) - C(start) an RFC 3339 UTC time, C(end) one or V(null),
+        C(result) V(done), V(failed) or V(skipped), C(error) a string or V(null). The latest 64 entries are kept.
+      - Only with O(state=present). The prewarm.k8s.window_step action writes it for the node_upgrade role.
+    type: dict
   workers:
     description:
       - How many nodes are patched at the same time (and the size of the HTTP connection pool).
@@ -317,6 +325,7 @@ ARGUMENT_SPEC = dict(
     reason=dict(type="str"),
     by=dict(type="str"),
     status=dict(type="dict"),
+    steps=dict(type="dict"),
     workers=dict(type="int", default=32),
 )
 

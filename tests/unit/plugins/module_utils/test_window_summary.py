@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -51,29 +52,65 @@ def _row(node, **fields):
                  "warming_seconds": 12.0, "result": "released"}, **fields)
 
 
-def test_one_line_per_node_in_node_order_with_every_field():
-    rows = [_row("web-2", images=[{"image": "reg/app:1", "digest": "sha256:aa", "state": "present"},
-                                  {"image": "reg/base@sha256:bb", "digest": "sha256:bb", "state": "present"}]),
+DIGEST_A, DIGEST_B = "sha256:" + "a1" * 32, "sha256:" + "b2" * 32
+
+
+def test_one_row_per_node_in_node_order_aligned_with_the_images_listed_once_under_the_table():
+    images = [{"image": "reg/app:1", "digest": DIGEST_A, "state": "present"},
+              {"image": "reg/base@" + DIGEST_B, "digest": DIGEST_B, "state": "pulled"}]
+    rows = [_row("web-2", images=images), _row("web-10", images=[dict(image, state="present") for image in images]),
             _row("web-1", images=[])]
     assert summary_lines(rows, NOW) == [
-        "web-1 | pool web | maintenance 5m00s | warming 0m12s | released | images: -",
-        # A digest already in the reference is not repeated.
-        "web-2 | pool web | maintenance 5m00s | warming 0m12s | released | images: reg/app:1 @ sha256:aa (present), "
-        "reg/base@sha256:bb (present)",
+        "web-1  | pool web | maintenance 5m00s | warming 0m12s | released | images -",
+        "web-10 | pool web | maintenance 5m00s | warming 0m12s | released | images A: 2 present",
+        "web-2  | pool web | maintenance 5m00s | warming 0m12s | released | images A: 1 present, 1 pulled",
+        # Digests cut to 12 hex characters; one already in the reference is not repeated.
+        "images A: reg/app:1 @ a1a1a1a1a1a1",
+        "          reg/base@sha256:b2b2b2b2b2b2",
     ]
 
 
 def test_a_rebooted_node_shows_its_reboot_and_a_failed_one_its_result_still_marked():
     row = _row("gpu-1", pool="gpu", released_at=None, reboot_started="2026-12-04T11:01:00Z",
                reboot_ended="2026-12-04T11:02:30Z", warming_seconds=None, result="failed at warm: ImagePullBackOff")
-    assert summary_lines([row], NOW) == [
-        "gpu-1 | pool gpu | maintenance 1h00m00s (still marked) | reboot 1m30s | warming - | failed at warm: ImagePullBackOff"
-        " | images: -"]
+    assert summary_lines([row, _row("gpu-2", pool="gpu")], NOW) == [
+        "gpu-1 | pool gpu | maintenance 1h00m00s (still marked) | reboot 1m30s | warming -     | failed at warm: | images -",
+        "    ImagePullBackOff",
+        "gpu-2 | pool gpu | maintenance 5m00s                   | reboot -     | warming 0m12s | released | images -"]
+
+
+def test_a_long_result_goes_on_below_its_row_and_every_line_fits_the_width():
+    error = "failed at upgraded: " + " ".join(["apt: could not fetch linux-image-6.8"] * 6)
+    image = {"image": "r/" + "x" * 200 + ":1", "digest": DIGEST_A, "state": "present"}
+    lines = summary_lines([_row("web-1", result=error, images=[image])], NOW)
+    assert all(len(line) <= 120 for line in lines), lines
+    assert lines[0].startswith("web-1 | pool web | maintenance 5m00s | warming 0m12s | failed at upgraded: apt")
+    assert lines[0].endswith(" | images A: 1 present")
+    assert all(line.startswith("    ") for line in lines[1:-1])
+    said = lines[0].split(" | ")[4] + " " + " ".join(line.strip() for line in lines[1:-1])
+    assert said == error
+    # A reference too long for the line keeps its end (tag and digest).
+    assert lines[-1].startswith("images A: ...x") and lines[-1].endswith("x:1 @ a1a1a1a1a1a1")
 
 
 def test_a_node_the_run_never_reached_has_only_its_name_pool_and_result():
     assert summary_lines([{"node": "web-9", "pool": "web", "result": "not reached: still as it was"}], NOW) == [
-        "web-9 | pool web | maintenance - | warming - | not reached: still as it was | images: -"]
+        "web-9 | pool web | maintenance - | warming - | not reached: still as it was | images -"]
+
+
+def test_five_thousand_rows_take_well_under_two_seconds():
+    images = [{"image": "127.0.0.1:5000/prewarm-test/%s:047c81f956fb" % name, "digest": "sha256:" + "%02x" % n * 32,
+               "state": "present"} for n, name in enumerate(("small", "noshell", "large"))]
+    rows = [_row("node-%04d" % n, pool="pool-%d" % (n % 3), reboot_started="2026-12-04T11:01:00Z",
+                 reboot_ended="2026-12-04T11:02:30Z" if n % 2 else None, images=images,
+                 result="released" if n % 7 else "failed at drained: " + "a PodDisruptionBudget held it " * 4)
+            for n in range(5000)]
+    started = time.perf_counter()
+    lines = window_summary(rows)
+    took = time.perf_counter() - started
+    print("\n[bench] summary table of 5,000 rows: %.3f s, %d lines" % (took, len(lines)))
+    assert len(lines) > 5000 and all(len(line) <= 120 for line in lines)
+    assert took < 2.0, took
 
 
 def test_no_rows_is_said():
@@ -108,7 +145,7 @@ def test_release_rows_say_what_was_done_where_each_window_was_and_the_warnings()
         {"node": "web-3", "pool": None, "since": None, "released_at": None, "result": "unchanged"},
     ]
     assert summary_lines(rows, NOW)[0] == (
-        "web-1 | pool web | maintenance 1h00m00s | warming - | released (was at step drained, failed) | images: -")
+        "web-1 | pool web | maintenance 1h00m00s | warming - | released (was at step drained, failed) | images -")
 
 
 def test_a_release_row_says_when_the_annotation_could_not_be_read():

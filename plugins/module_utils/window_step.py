@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Recording a step of the maintenance window, decided without touching the API.
+
+The window_step action records a step done on every node of the batch that ran it, in one write for the
+batch, and leaves on each host where its window stands (the fact node_upgrade_window: `at`, the index of
+the step it is in, `step_started`, `since`, and the timeline) and its timeline (node_upgrade_timeline): one
+entry per step,
+
+    {"step": "drained", "start": "2026-12-06T03:00:00Z", "end": "2026-12-06T03:01:10Z",
+     "result": "done" | "failed" | "skipped", "error": null}
+
+The timeline is also stored in the node's maintenance annotation, under its own field `steps` (not in
+`status`, which older readers require to hold strings only), so a resumed window keeps the earlier steps'
+times.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
+
+DONE = "done"
+FAILED = "failed"
+SKIPPED = "skipped"
+RESULTS = (DONE, FAILED, SKIPPED)
+# An annotation is bounded (256 KiB for all of a node's annotations): a node failing and resumed over and over
+# keeps its latest entries.
+MAX_ENTRIES = 64
+
+
+def check_step_options(step, steps, uncordon_index):
+    """(step, steps, uncordon_index) as window_step takes them; a bad one raises InvalidInput naming the value."""
+    if not isinstance(steps, list) or not steps or not all(isinstance(name, str) for name in steps):
+        raise InvalidInput("steps must be a non-empty list of step names, got %r" % (steps,))
+    if step not in steps:
+        raise InvalidInput("step %r is not one of steps (%s)" % (step, ", ".join(steps)))
+    try:
+        return step, steps, int(uncordon_index)
+    except (TypeError, ValueError):
+        raise InvalidInput("uncordon_index must be an integer, got %r" % (uncordon_index,))
+
+
+def timeline_entry(step, start, end, result=DONE, error=None):
+    if result not in RESULTS:
+        raise InvalidInput("result: must be one of %s, got %r" % (", ".join(RESULTS), result))
+    return {"step": step, "start": start, "end": end, "result": result, "error": error}
+
+
+def check_timeline(entries, where):
+    """The entries as stored: each a step entry as timeline_entry() makes; a bad one raises InvalidInput naming it."""
+    if not isinstance(entries, list):
+        raise InvalidInput("%s: must be a list of step entries, got %s" % (where, type(entries).__name__))
+    checked = []
+    for number, entry in enumerate(entries):
+        problem = _entry_problem(entry)
+        if problem:
+            raise InvalidInput("%s[%d]: %s, got %r" % (where, number, problem, entry))
+        checked.append(timeline_entry(entry["step"], entry["start"], entry.get("end"), entry["result"], entry.get("error")))
+    return checked[-MAX_ENTRIES:]
+
+
+def _entry_problem(entry):
+    if not isinstance(entry, dict):
+        return "must be an object"
+    for field in ("step", "start"):
+        if not isinstance(entry.get(field), str):
+            return "field %r must be a string" % field
+    for field in ("end", "error"):
+        if entry.get(field) is not None and not isinstance(entry[field], str):
+            return "field %r must be a string or null" % field
+    if entry.get("result") not in RESULTS:
+        return "field 'result' must be one of %s" % ", ".join(RESULTS)
+    return None
+
+
+def stored_timeline(record):
+    """The timeline kept in a maintenance record (its `steps`), [] when it has none or one this version cannot read."""
+    try:
+        return check_timeline((record or {}).get("steps") or [], "steps")
+    except InvalidInput:
+        return []
+
+
+def is_live(facts):
+    """Whether a host (its facts) is still in its window: it has a window state and no failure since it started.
+
+    A host whose task failed inside the window's block stays in the play's batch until its rescue runs, after the
+    others finished the block; Ansible sets its ansible_failed_task at once. The state's `failed_task` is the one the
+    host carried when its window started (an earlier failure, already handled).
+    """
+    state = facts.get("node_upgrade_state")
+    if not state:
+        return False
+    failed = facts.get("ansible_failed_task") or {}
+    return not failed or failed.get("uuid") == state.get("failed_task")
+
+
+def live_states(batch_facts):
+    """The window states of the hosts (their facts, in batch order) still in their window."""
+    return [facts["node_upgrade_state"] for facts in batch_facts if is_live(facts)]
+
+
+def step_writes(step, steps, uncordon_index, states):
+    """The node_maintenance calls that record `step` done for the batch: [{names, cordon, status}].
+
+    states: the live nodes' window states ({node, start}). The nodes that ran the step (they started at it or
+    before) get it as their status; our cordon stays until the uncordon step. The first step is the mark itself:
+    nodes resuming later in their window are marked again too (a lost mark put back), keeping their status, with
+    our cordon only while they are before the uncordon step.
+    """
+    index = steps.index(step)
+    writes = []
+    ran = sorted(state["node"] for state in states if state["start"] <= index)
+    if ran:
+        writes.append({"names": ran, "cordon": index < uncordon_index, "status": {"step": step, "result": DONE, "error": None}})
+    if index == 0:
+        for cordon, chosen in ((True, lambda start: 0 < start < uncordon_index),
+                               (False, lambda start: uncordon_index <= start < len(steps))):
+            names = sorted(state["node"] for state in states if chosen(state["start"]))
+            if names:
+                writes.append({"names": names, "cordon": cordon, "status": None})
+    return writes
+
+
+def progress(state, window):
+    """Where a host's window stands: {window, at, step_started, since, timeline}.
+
+    state: node_upgrade_state, as the role's preflight and resume set it (with `window`, an id of this run of the
+    window, and `timeline`, what the annotation kept); window: the host's node_upgrade_window fact, which window_step
+    sets (a fact, not a set_fact: set_fact's values would shadow it), taken only when it is of this window.
+    `at` is the index of the step the host is in.
+    """
+    if window and window.get("window") == state.get("window"):
+        return window
+    return {"window": state.get("window"), "at": state["start"], "step_started": state.get("step_started"),
+            "since": state.get("since"), "timeline": list(state.get("timeline") or [])}
+
+
+def advance(start, window, step, steps, ended):
+    """A host's window (as progress() gives it) once the batch recorded `step` at `ended`; `start` is where it began.
+
+    A node that ran the step gets its entry (from when its step started, else from the record) and moves to the
+    next step; a node resuming later only notes that its next step starts now.
+    """
+    index = steps.index(step)
+    if start > index:
+        return dict(window, step_started=ended)
+    entry = timeline_entry(step, window.get("step_started") or ended, ended)
+    return dict(window, at=index + 1, step_started=ended, timeline=(list(window["timeline"]) + [entry])[-MAX_ENTRIES:])
+
+
+def recorded_timelines(step, steps, windows, ended):
+    """{node: its timeline once `step` is recorded at `ended`} for the nodes that ran the step.
+
+    windows: (state, window) of each live host; what the write stores in each node's annotation is what advance()
+    gives that host.
+    """
+    index = steps.index(step)
+    return dict((state["node"], advance(state["start"], window, step, steps, ended)["timeline"])
+                for state, window in windows if state["start"] <= index)
+
+
+def ended_timeline(window, step, result, error, ended):
+    """The timeline of a host whose `step` ended at `ended` with `result` (and `error`), for the steps not recorded
+    by window_step: the warm step, whose release removes the annotation, and a step that failed."""
+    entry = timeline_entry(step, window.get("step_started") or ended, ended, result, error)
+    return (list(window["timeline"]) + [entry])[-MAX_ENTRIES:]
+
+
+def resumed_timeline(record, steps, start, now):
+    """A node's timeline as its window resumes at index `start` (`now`): the entries its annotation kept, and each
+    step before `start` it has none of (an annotation written before steps had times) as skipped from `now`.
+    [] for a node not under maintenance."""
+    if not record:
+        return []
+    timeline = stored_timeline(record)
+    done = set(entry["step"] for entry in timeline if entry["result"] == DONE)
+    missing = [timeline_entry(step, now, None, SKIPPED) for step in steps[:start] if step not in done]
+    return (missing + timeline)[-MAX_ENTRIES:]
+
+
+def node_outcome(node, answers, failure):
+    """(recorded, error, annotation) of `node` after the batch's writes.
+
+    answers: node_maintenance's per-node results of every write ({name, action, error, annotation}); failure:
+    the message of a write that failed without per-node results (the API unreachable, a conflict), which fails
+    every node. A node no write named (resuming later) counts as recorded.
+    """
+    if failure:
+        return False, failure, None
+    for answer in answers:
+        if answer["name"] == node:
+            if answer["action"] == FAILED:
+                return False, answer.get("error") or "could not be recorded", None
+            return True, None, answer.get("annotation")
+    return True, None, None

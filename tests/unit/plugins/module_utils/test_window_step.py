@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+# Copyright: prewarm.k8s contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Recording a window's steps: who is still in the window, what one batch write says, each host's timeline."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.prewarm.k8s.plugins.filter.window_live import window_live
+from ansible_collections.prewarm.k8s.plugins.filter.window_progress import window_progress
+from ansible_collections.prewarm.k8s.plugins.filter.window_step_end import window_step_end
+from ansible_collections.prewarm.k8s.plugins.filter.window_timeline import window_timeline
+from ansible_collections.prewarm.k8s.plugins.module_utils.constants import MAINTENANCE_ANNOTATION
+from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
+from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
+from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import parse_record, serialise_record
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
+    MAX_ENTRIES, advance, check_step_options, check_timeline, ended_timeline, is_live, node_outcome, progress,
+    recorded_timelines, resumed_timeline, step_writes, stored_timeline, timeline_entry)
+
+STEPS = ["marked", "drained", "upgraded", "rebooted", "ready", "image_gc", "pruned", "uncordoned", "warm"]
+UNCORDON = 7
+T0, T1, T2 = "2026-12-06T03:00:00Z", "2026-12-06T03:01:00Z", "2026-12-06T03:02:30Z"
+
+
+def state(node, start=0, **more):
+    return dict({"node": node, "pool": "cpu", "start": start, "since": None, "step_started": None, "failed_task": None,
+                 "window": "w1", "timeline": []}, **more)
+
+
+def test_a_host_that_failed_in_the_window_is_no_longer_live_but_one_failed_before_it_is():
+    assert is_live({"node_upgrade_state": state("a")})
+    assert not is_live({"node_upgrade_state": state("a"), "ansible_failed_task": {"uuid": "u-2"}})
+    assert is_live({"node_upgrade_state": state("a", failed_task="u-1"), "ansible_failed_task": {"uuid": "u-1"}})
+    assert not is_live({"other": 1})
+    batch = [{"node_upgrade_state": state("a")}, {"node_upgrade_state": state("b"), "ansible_failed_task": {"uuid": "x"}},
+             {"inventory_hostname": "c"}]
+    assert [s["node"] for s in window_live(batch)] == ["a"]
+
+
+def test_a_step_is_one_write_for_the_nodes_that_ran_it_with_our_cordon_until_the_uncordon_step():
+    states = [state("b"), state("a"), state("late", start=3)]
+    assert step_writes("drained", STEPS, UNCORDON, states) == [
+        {"names": ["a", "b"], "cordon": True, "status": {"step": "drained", "result": "done", "error": None}}]
+    assert step_writes("uncordoned", STEPS, UNCORDON, states)[0]["cordon"] is False
+    assert step_writes("drained", STEPS, UNCORDON, [state("late", start=3)]) == []
+
+
+def test_the_mark_also_marks_again_the_nodes_resuming_later_keeping_their_status():
+    states = [state("new"), state("mid", start=4), state("warm", start=8), state("done", start=len(STEPS))]
+    assert step_writes("marked", STEPS, UNCORDON, states) == [
+        {"names": ["new"], "cordon": True, "status": {"step": "marked", "result": "done", "error": None}},
+        {"names": ["mid"], "cordon": True, "status": None},
+        {"names": ["warm"], "cordon": False, "status": None},
+    ]
+
+
+def test_a_window_starts_where_the_state_says_until_window_step_moves_it_on():
+    begun = state("a", start=2, since=T0, step_started=T1, timeline=["kept"])
+    assert progress(begun, None) == {"window": "w1", "at": 2, "step_started": T1, "since": T0, "timeline": ["kept"]}
+    moved = {"window": "w1", "at": 3, "step_started": T2, "since": T0, "timeline": ["kept", "more"]}
+    assert window_progress(begun, moved) == moved
+    # The fact of an earlier run of the window (a fact cache keeps facts across runs) is not this window's.
+    assert progress(begun, dict(moved, window="w0"))["at"] == 2
+
+
+def test_a_recorded_step_closes_its_entry_and_starts_the_next():
+    window = advance(0, progress(state("a", step_started=T0), None), "marked", STEPS, T1)
+    assert window["timeline"] == [{"step": "marked", "start": T0, "end": T1, "result": "done", "error": None}]
+    assert (window["at"], window["step_started"]) == (1, T1)
+    window = advance(0, window, "drained", STEPS, T2)
+    assert window["timeline"][-1] == {"step": "drained", "start": T1, "end": T2, "result": "done", "error": None}
+    assert window["at"] == 2
+
+
+def test_a_node_resuming_later_gets_no_entry_only_the_start_of_its_next_step():
+    window = advance(3, progress(state("a", start=3, timeline=["kept"]), None), "drained", STEPS, T1)
+    assert window["timeline"] == ["kept"] and window["at"] == 3 and window["step_started"] == T1
+
+
+def test_the_write_stores_for_each_node_the_timeline_its_host_will_hold():
+    windows = [(state("a", step_started=T0), progress(state("a", step_started=T0), None)),
+               (state("late", start=5), progress(state("late", start=5), None))]
+    stored = recorded_timelines("drained", STEPS, windows, T1)
+    assert list(stored) == ["a"]
+    assert stored["a"] == advance(0, windows[0][1], "drained", STEPS, T1)["timeline"]
+
+
+def test_a_failed_or_warm_step_is_added_from_its_start_with_its_error():
+    window = progress(state("a", step_started=T1), None)
+    failed = ended_timeline(window, "drained", "failed", "drain: held", T2)
+    assert failed == [{"step": "drained", "start": T1, "end": T2, "result": "failed", "error": "drain: held"}]
+    warm = window_step_end(window, "warm")
+    assert warm[0]["step"] == "warm" and warm[0]["result"] == "done" and warm[0]["start"] == T1 and warm[0]["end"]
+    with pytest.raises(InvalidInput, match="result: must be one of done, failed, skipped, got 'ok'"):
+        timeline_entry("warm", T0, T1, "ok")
+
+
+def test_each_host_finds_whether_its_node_was_recorded():
+    answers = [{"name": "a", "action": "marked", "error": None, "annotation": {"since": T0}},
+               {"name": "b", "action": "failed", "error": "no such node (deleted since the play read it?)", "annotation": None}]
+    assert node_outcome("a", answers, None) == (True, None, {"since": T0})
+    assert node_outcome("b", answers, None) == (False, "no such node (deleted since the play read it?)", None)
+    assert node_outcome("later", answers, None) == (True, None, None)
+    assert node_outcome("a", [], "cannot reach the API") == (False, "cannot reach the API", None)
+
+
+def test_a_timeline_is_checked_entry_by_entry_and_kept_to_its_latest_entries():
+    entries = [timeline_entry("s%d" % n, T0, T1) for n in range(MAX_ENTRIES + 5)]
+    assert check_timeline(entries, "steps.a") == entries[5:]
+    with pytest.raises(InvalidInput, match=r"steps.a\[1\]: field 'result' must be one of done, failed, skipped"):
+        check_timeline([entries[0], dict(entries[0], result="ok")], "steps.a")
+    with pytest.raises(InvalidInput, match=r"steps.a\[0\]: field 'end' must be a string or null"):
+        check_timeline([dict(entries[0], end=3)], "steps.a")
+    with pytest.raises(InvalidInput, match="steps.a: must be a list of step entries, got dict"):
+        check_timeline({}, "steps.a")
+
+
+def test_a_resumed_window_keeps_the_stored_times_and_says_which_steps_it_has_none_of():
+    stored = [timeline_entry("marked", T0, T1), timeline_entry("drained", T1, T2, "failed", "held")]
+    record = {"by": "x", "since": T0, "owned": {}, "status": {"step": "drained", "result": "failed"}, "steps": stored}
+    assert resumed_timeline(record, STEPS, 1, T2) == stored
+    older = {"by": "x", "since": T0, "owned": {}, "status": {"step": "upgraded", "result": "done"}}
+    assert resumed_timeline(older, STEPS, 3, T2) == [timeline_entry(s, T2, None, "skipped") for s in STEPS[:3]]
+    assert resumed_timeline({}, STEPS, len(STEPS), T2) == []
+    assert stored_timeline({"steps": [{"step": 1}]}) == []
+
+
+def _node(record):
+    return {"metadata": {"name": "a", "resourceVersion": "1", "labels": {},
+                         "annotations": {MAINTENANCE_ANNOTATION: serialise_record(record)} if record else {}}, "spec": {}}
+
+
+def _request(**params):
+    base = {"state": "present", "taint": {"key": "prewarm.k8s/maintenance", "value": "true", "effect": "NoSchedule"},
+            "label": {"key": "prewarm.k8s/maintenance", "value": "true"}, "reason": None, "by": None, "cordon": True,
+            "status": None, "steps": None}
+    base.update(params)
+    return build_request(base, now=T0, default_by="ops@bastion")
+
+
+def test_the_annotation_keeps_the_timeline_in_its_own_field_and_status_stays_strings_only():
+    timeline = [timeline_entry("marked", T0, T1)]
+    plan = plan_node(_node(None), _request(status={"step": "marked", "result": "done"}, steps={"a": timeline}))
+    record, problem = parse_record(plan["patch"]["metadata"]["annotations"][MAINTENANCE_ANNOTATION])
+    assert problem is None and record["steps"] == timeline and record["status"] == {"step": "marked", "result": "done"}
+    # A write that names no timeline for the node keeps the one it has.
+    again = plan_node(_node(record), _request(status={"step": "drained", "result": "done"}))
+    kept = json.loads(again["patch"]["metadata"]["annotations"][MAINTENANCE_ANNOTATION])
+    assert kept["steps"] == timeline and kept["status"]["step"] == "drained"
+
+
+def test_a_bad_timeline_or_one_given_to_a_release_is_refused_naming_it():
+    with pytest.raises(InvalidInput, match=r"steps.a\[0\]: field 'start' must be a string"):
+        _request(steps={"a": [{"step": "marked", "start": None, "result": "done"}]})
+    with pytest.raises(InvalidInput, match="steps: only recorded when marking"):
+        _request(state="absent", steps={"a": []})
+
+
+def test_the_timeline_filter_reads_the_node_as_the_api_returns_it():
+    stored = [timeline_entry("marked", T0, T1)]
+    node = _node({"by": "x", "since": T0, "owned": {"taint": None, "label": None, "cordon": True},
+                  "status": {"step": "marked", "result": "done"}, "steps": stored})
+    assert window_timeline(node, tuple(STEPS), "1") == stored
+    assert window_timeline(_node(None), STEPS, 0) == []
+
+
+@pytest.mark.parametrize("options, message", [
+    (("drained", "marked", 2), "steps must be a non-empty list of step names, got 'marked'"),
+    (("warm", STEPS[:3], 2), "step 'warm' is not one of steps (marked, drained, upgraded)"),
+    (("drained", STEPS, "x"), "uncordon_index must be an integer, got 'x'"),
+])
+def test_window_step_refuses_bad_options_naming_the_value(options, message):
+    with pytest.raises(InvalidInput) as failed:
+        check_step_options(*options)
+    assert failed.value.msg == message
+
+
+def test_window_step_takes_the_uncordon_index_as_text_too():
+    assert check_step_options("drained", STEPS, "7") == ("drained", STEPS, 7)
