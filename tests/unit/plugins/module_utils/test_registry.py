@@ -75,6 +75,7 @@ class FakeRegistry(ThreadingHTTPServer):
         self.digest_on_head = True
         self.wrong_digest_on_get = False
         self.delays = {}            # tag -> seconds before answering
+        self.hold_until_in_flight = None  # answer no manifest request until this many were in flight at once (or 3 s)
         self.failing = {}           # tag -> (status, body)
         self.redirect_to = None     # base URL manifest requests are redirected to
         self.echo_authorization = False
@@ -188,6 +189,9 @@ class RegistryHandler(BaseHTTPRequestHandler):
         repository, tag = match.groups()
         if tag in server.delays:
             server.release.wait(server.delays[tag])
+        deadline = time.monotonic() + 3
+        while server.hold_until_in_flight and server.max_in_flight < server.hold_until_in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
         if server.redirect_to:
             return self._send(307, headers={"Location": server.redirect_to + path}, head=head)
         if not self._allowed(repository):
@@ -540,9 +544,12 @@ def test_references_are_resolved_concurrently(registry):
 
 
 def test_max_workers_bounds_the_requests_in_flight(registry):
+    # No request is answered before two were in flight at once, so two workers meet on a loaded machine too; the
+    # delays keep them busy, so a third request let through would show as a third in flight.
     for tag in ("1", "2", "3", "4"):
         registry.add("team/app", tag)
         registry.delays[tag] = 0.1
+    registry.hold_until_in_flight = 2
     resolve(registry, ["team/app:1", "team/app:2", "team/app:3", "team/app:4"], max_workers=2)
     assert registry.max_in_flight == 2
 
