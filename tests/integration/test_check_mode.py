@@ -161,7 +161,7 @@ def summary_by_node(report):
 
 
 def run_and_compare(workdir, playbook, extra, mode, kube, expect_diff):
-    """Run the playbook between two snapshots: ({node: its summary line}, the snapshot before)."""
+    """Run the playbook between two snapshots: ({node: its summary line}, the snapshot before, the run's report)."""
     core_v1, apps_v1, cluster_dir = kube
     before = snapshot(core_v1, apps_v1, workdir["namespace"], cluster_dir, workdir["tmp"])
     started = time.monotonic()
@@ -178,7 +178,7 @@ def run_and_compare(workdir, playbook, extra, mode, kube, expect_diff):
         # --diff shows the changes the modules would make.
         assert any(result.get("diff") for play in report["plays"] for task in play["tasks"]
                    for result in task["hosts"].values()), "--diff showed no change"
-    return summary_by_node(report), before
+    return summary_by_node(report), before, report
 
 
 # ---------------------------------------------------------------- the starting states
@@ -298,8 +298,13 @@ def _one_line_per_node(summary, nodes):
     assert sorted(summary) == sorted(nodes), "the summary's nodes %s are not %s" % (sorted(summary), sorted(nodes))
 
 
-def _check_os_upgrade(summary, before, resume_at, preloaders):
-    """Every node of the demo says which steps it would run (or that it is already upgraded), then its warm-up."""
+def _check_os_upgrade(summary, before, report, resume_at, preloaders):
+    """Every node says which steps it would run (or that it is already upgraded), then its warm-up; a kubelet restart
+    the image GC step would need is announced (and, the snapshots show, not done)."""
+    would_change = [r for r in task_results(report, "Set the kubelet's image GC settings") if r.get("changed")]
+    announced = task_results(report, "Say that the kubelet would be restarted (check mode restarts nothing)")
+    assert len(announced) == len(would_change), "kubelet settings that would change: %d, restarts announced: %d" % (
+        len(would_change), len(announced))
     _one_line_per_node(summary, before["nodes"])
     for name, view in before["nodes"].items():
         line = summary[name]
@@ -342,21 +347,21 @@ class TestFreshPool:
     """No node marked, no preloader in the namespace: everything would be done from the start."""
 
     def test_os_upgrade(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "os_upgrade", {}, mode, kube, expect_diff=True)
-        _check_os_upgrade(summary, before, resume_at={}, preloaders=())
+        summary, before, report = run_and_compare(workdir, "os_upgrade", {}, mode, kube, expect_diff=True)
+        _check_os_upgrade(summary, before, report, resume_at={}, preloaders=())
 
     def test_prewarm_would_create_the_preloader(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "prewarm", {"warm_pool": "chkcpu"}, mode, kube, expect_diff=True)
+        summary, before, _report = run_and_compare(workdir, "prewarm", {"warm_pool": "chkcpu"}, mode, kube, expect_diff=True)
         _one_line_per_node(summary, _pool_nodes(before, "chkcpu"))
         for line in summary.values():
             _says(line, NO_PRELOADER)
 
     def test_reconcile(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "reconcile", {}, mode, kube, expect_diff=False)
+        summary, before, _report = run_and_compare(workdir, "reconcile", {}, mode, kube, expect_diff=False)
         _check_reconcile(summary, before, {}, preloaders=())
 
     def test_release_has_nothing_to_release(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "release", {"release_nodes": _kwok_nodes()}, mode, kube, expect_diff=False)
+        summary, before, _report = run_and_compare(workdir, "release", {"release_nodes": _kwok_nodes()}, mode, kube, expect_diff=False)
         _one_line_per_node(summary, _pool_nodes(before, *KWOK_POOLS))
         for line in summary.values():
             _says(line, "| unchanged |")
@@ -368,24 +373,24 @@ class TestInterruptedWindow:
     """Preloaders for the kwok pools, and three nodes left marked by an os_upgrade that stopped (INTERRUPTED)."""
 
     def test_os_upgrade_would_resume_each_node_at_its_step(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "os_upgrade", {}, mode, kube, expect_diff=True)
-        _check_os_upgrade(summary, before, resume_at={"kwok-chkcpu-0": "upgraded", "kwok-chkcpu-1": "image_gc",
+        summary, before, report = run_and_compare(workdir, "os_upgrade", {}, mode, kube, expect_diff=True)
+        _check_os_upgrade(summary, before, report, resume_at={"kwok-chkcpu-0": "upgraded", "kwok-chkcpu-1": "image_gc",
                                                       "kwok-chkgpu-0": "warm"}, preloaders=KWOK_POOLS)
 
     def test_prewarm_would_warm_with_the_existing_preloader(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "prewarm", {"warm_pool": "chkgpu"}, mode, kube, expect_diff=True)
+        summary, before, _report = run_and_compare(workdir, "prewarm", {"warm_pool": "chkgpu"}, mode, kube, expect_diff=True)
         _one_line_per_node(summary, _pool_nodes(before, "chkgpu"))
         for line in summary.values():
             _says(line, *WOULD_WARM)
 
     def test_reconcile_would_finish_the_windows_past_ready(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "reconcile", {}, mode, kube, expect_diff=True)
+        summary, before, _report = run_and_compare(workdir, "reconcile", {}, mode, kube, expect_diff=True)
         _check_reconcile(summary, before, {"kwok-chkcpu-1": WOULD_WARM, "kwok-chkgpu-0": WOULD_WARM,
                                            "kwok-chkcpu-0": ("under maintenance, left alone: window at step drained (done)",)},
                          preloaders=KWOK_POOLS)
 
     def test_release_would_release_the_marked_nodes(self, workdir, kube, mode):
-        summary, before = run_and_compare(workdir, "release", {"release_nodes": _kwok_nodes()}, mode, kube, expect_diff=True)
+        summary, before, _report = run_and_compare(workdir, "release", {"release_nodes": _kwok_nodes()}, mode, kube, expect_diff=True)
         _one_line_per_node(summary, _pool_nodes(before, *KWOK_POOLS))
         for name, line in summary.items():
             if name in INTERRUPTED:
