@@ -374,8 +374,8 @@ class TestInterruptedWindow:
 
     def test_os_upgrade_would_resume_each_node_at_its_step(self, workdir, kube, mode):
         summary, before, report = run_and_compare(workdir, "os_upgrade", {}, mode, kube, expect_diff=True)
-        _check_os_upgrade(summary, before, report, resume_at={"kwok-chkcpu-0": "upgraded", "kwok-chkcpu-1": "image_gc",
-                                                      "kwok-chkgpu-0": "warm"}, preloaders=KWOK_POOLS)
+        resume_at = {"kwok-chkcpu-0": "upgraded", "kwok-chkcpu-1": "image_gc", "kwok-chkgpu-0": "warm"}
+        _check_os_upgrade(summary, before, report, resume_at=resume_at, preloaders=KWOK_POOLS)
 
     def test_prewarm_would_warm_with_the_existing_preloader(self, workdir, kube, mode):
         summary, before, _report = run_and_compare(workdir, "prewarm", {"warm_pool": "chkgpu"}, mode, kube, expect_diff=True)
