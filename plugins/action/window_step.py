@@ -66,7 +66,8 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="could not be recorded: %s" % error)
             return result
         window = advance(state["start"], progress(state, _window_fact(task_vars)), step, steps, shared["ended"])
-        if annotation and annotation.get("since"):
+        # In check mode nothing was marked: a node stays under maintenance since when its own record says, if at all.
+        if annotation and annotation.get("since") and not self._play_context.check_mode:
             window["since"] = annotation["since"]
         # Facts, which a set_fact of the same name would shadow: the role never set_facts node_upgrade_window, and
         # node_upgrade_timeline only once the window is over (the warm step's end, a failure).

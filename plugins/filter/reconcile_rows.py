@@ -25,6 +25,12 @@ options:
     description: The warm-up's per-node results, by node name.
     type: dict
     required: true
+  check_mode:
+    description:
+      - The run was in check mode - a node to warm says what the warm-up's dry run would do with it, or that its
+        pool's preloader would be created first.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""

@@ -34,6 +34,10 @@ options:
     description: The release's time (RFC 3339, UTC).
     type: str
     required: true
+  check_mode:
+    description: The release ran in check mode - a node it would release says so, and is still marked.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -53,13 +57,13 @@ _value:
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import release_rows as rows_of
 
 
-def release_rows(released, marked, hostvars, now):
+def release_rows(released, marked, hostvars, now, check_mode=False):
     pools = {}
     for answer in released:
         name = answer["name"]
         if name in hostvars:
             pools[name] = hostvars[name].get("prewarm_pool")
-    return rows_of(released, marked, pools, now)
+    return rows_of(released, marked, pools, now, check_mode)
 
 
 class FilterModule(object):

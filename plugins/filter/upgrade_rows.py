@@ -24,6 +24,16 @@ options:
     description: The inventory's C(hostvars).
     type: raw
     required: true
+  check_mode:
+    description:
+      - The run was in check mode - a node that did not fail says which steps the run would take it through (from
+        the step its C(node_upgrade_state) starts at) and what its warm-up would do.
+    type: bool
+    default: false
+  steps:
+    description: The node_upgrade role's steps, in order (its C(node_upgrade_steps)); required with O(check_mode).
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""

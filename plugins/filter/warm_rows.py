@@ -23,6 +23,18 @@ options:
     description: The pool's name.
     type: str
     required: true
+  check_mode:
+    description:
+      - The run was in check mode - a node not warm yet is one the run would warm (C(would be warmed) and the
+        warm-up's message), a warm one that would be released says so.
+    type: bool
+    default: false
+  nodes:
+    description:
+      - In check mode, the nodes to warm - those without a warm-up result (the pool's preloader does not exist yet,
+        and check mode creates none) get a row saying they would be warmed once it is created.
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""

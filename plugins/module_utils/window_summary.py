@@ -153,11 +153,12 @@ def summary_lines(rows, now=None, width=WIDTH):
     return lines
 
 
-def release_rows(released, marked_nodes, pools, now):
+def release_rows(released, marked_nodes, pools, now, check_mode=False):
     """The summary rows of a release: one per node node_maintenance answered for (its `nodes`: name, action, warnings).
 
     marked_nodes: the Node objects read under maintenance before the release, for when each was marked and the step
     its window had reached; pools: {node name: pool} where the inventory says; now: the release's time (RFC 3339).
+    In check mode nothing was released: a node node_maintenance would release says so, and is still marked.
     """
     by_name = {node_name(node): node for node in marked_nodes or []}
     rows = []
@@ -165,7 +166,8 @@ def release_rows(released, marked_nodes, pools, now):
         name = answer["name"]
         record, problem = node_record(by_name.get(name))
         status = (record or {}).get("status") or {}
-        result = answer["action"]
+        released_now = answer["action"] == "released" and not check_mode
+        result = "would be released" if answer["action"] == "released" and check_mode else answer["action"]
         if problem:
             result += " (its %s annotation could not be read: %s)" % (MAINTENANCE_ANNOTATION, problem)
         elif status:
@@ -173,41 +175,83 @@ def release_rows(released, marked_nodes, pools, now):
         if answer.get("warnings"):
             result += "; " + "; ".join(answer["warnings"])
         rows.append({"node": name, "pool": pools.get(name), "since": (record or {}).get("since"),
-                     "released_at": now if answer["action"] == "released" else None, "result": result})
+                     "released_at": now if released_now else None, "result": result})
     return rows
 
 
 NOT_REACHED = "not reached: still as it was"
+# Check mode creates no preloader, so a pool whose preloader does not exist yet has no warm-up to ask.
+NO_PRELOADER_YET = "would be warmed once its preloader is created (check mode creates none)"
 
 
-def upgrade_rows(hosts, hostvars):
-    """os_upgrade's rows: each node host's node_upgrade_report, or, for a host no batch reached, that it was not."""
+def would_warm(warmth):
+    """What a check-mode run says of a node it would warm, from the warm-up's dry run (None: the preloader is missing).
+
+    The dry run admits and releases nothing and waits for nothing: a node not warm yet is what the real run would warm.
+    """
+    if not warmth:
+        return NO_PRELOADER_YET
+    if warmth.get("warm"):
+        return "warm, would be released" if warmth.get("released") else "warm"
+    return "would be warmed: " + (warmth.get("message") or "no message")
+
+
+def would_run(steps, start, warmth):
+    """What a check-mode os_upgrade says of a node: the steps it would run from where it stands, then its warm-up."""
+    if start >= len(steps):
+        return "already upgraded"
+    where = "would resume at step %s" % steps[start] if start else "would run every step"
+    return "%s (%s); %s" % (where, ", ".join(steps[start:]), would_warm(warmth))
+
+
+def upgrade_rows(hosts, hostvars, check_mode=False, steps=None):
+    """os_upgrade's rows: each node host's node_upgrade_report, or, for a host no batch reached, that it was not.
+
+    In check mode a node that did not fail says what the run would do with it (would_run, from its
+    node_upgrade_state.start among `steps` and the warm-up fields of its report).
+    """
     rows = []
     for host in hosts:
         facts = hostvars[host]
         report = facts.get("node_upgrade_report")
-        rows.append(report if report is not None else
-                    {"node": facts.get("prewarm_node_name") or host, "pool": facts.get("prewarm_pool"), "result": NOT_REACHED})
+        if report is None:
+            report = {"node": facts.get("prewarm_node_name") or host, "pool": facts.get("prewarm_pool"), "result": NOT_REACHED}
+        elif check_mode and not report.get("failed"):
+            warmth = report if "warm" in report else None
+            report = dict(report, result=would_run(list(steps), facts["node_upgrade_state"]["start"], warmth))
+        rows.append(report)
     return rows
 
 
-def warm_rows(warmup, pool):
-    """The prewarm playbook's rows: each node of the warmup result, released, warm, refused or cold with why."""
+def warm_rows(warmup, pool, check_mode=False, nodes=None):
+    """The prewarm playbook's rows: each node of the warmup result, released, warm, refused or cold with why.
+
+    In check mode a node not warm yet is one the run would warm, and the nodes without a result (`nodes`: the
+    ones to warm) are in a pool whose preloader would be created first.
+    """
     refused = warmup.get("refused") or {}
+    results = warmup.get("nodes") or {}
     rows = []
-    for name, node in (warmup.get("nodes") or {}).items():
-        if node.get("warm"):
+    for name, node in results.items():
+        if name in refused:
+            result = "refused: " + (node.get("message") or "")
+        elif check_mode:
+            result = would_warm(node)
+        elif node.get("warm"):
             result = "released" if node.get("released") else "warm"
         else:
-            result = ("refused: " if name in refused else "cold: ") + (node.get("message") or "")
+            result = "cold: " + (node.get("message") or "")
         rows.append(dict(node, node=name, pool=pool, result=result))
+    if check_mode:
+        rows.extend({"node": name, "pool": pool, "result": NO_PRELOADER_YET} for name in nodes or [] if name not in results)
     return rows
 
 
-def reconcile_rows(decisions, warmed):
+def reconcile_rows(decisions, warmed, check_mode=False):
     """reconcile's rows: the nodes it warmed (released, warm, still marked, or cold with why) and the marked ones it left.
 
-    decisions: reconcile_plan's rows; warmed: the warm-up's per-node results by node name.
+    decisions: reconcile_plan's rows; warmed: the warm-up's per-node results by node name. In check mode a node to
+    warm says what the warm-up's dry run would do (would_warm).
     """
     rows = []
     for node in decisions:
@@ -221,6 +265,8 @@ def reconcile_rows(decisions, warmed):
             else:
                 where = node.get("error") or "not back from an upgrade yet"
             result = "under maintenance, left alone: " + where
+        elif check_mode:
+            result = would_warm(warmed.get(node["node"]))
         elif not warmth.get("warm"):
             result = "cold: " + (warmth.get("message") or "no result")
         elif warmth.get("released"):

@@ -20,7 +20,7 @@ from ansible_collections.prewarm.k8s.plugins.filter.warm_rows import warm_rows a
 from ansible_collections.prewarm.k8s.plugins.filter.window_summary import window_summary
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import (format_between, format_seconds, release_rows,
-                                                                                 summary_lines)
+                                                                                 summary_lines, would_run, would_warm)
 
 NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -148,6 +148,18 @@ def test_release_rows_say_what_was_done_where_each_window_was_and_the_warnings()
         "web-1 | pool web | maintenance 1h00m00s | warming - | released (was at step drained, failed) | images -")
 
 
+def test_a_release_in_check_mode_says_what_it_would_release_and_leaves_the_window_open():
+    released = [{"name": "web-1", "action": "released", "warnings": []}, {"name": "web-2", "action": "unchanged"}]
+    marked = [_marked("web-1", {"step": "ready", "result": "done"})]
+    rows = release_rows(released, marked, {"web-1": "web"}, "2026-12-04T04:00:00Z", check_mode=True)
+    assert [(r["node"], r["released_at"], r["result"]) for r in rows] == [
+        ("web-1", None, "would be released (was at step ready, done)"), ("web-2", None, "unchanged")]
+    assert summary_lines(rows, NOW)[0] == (
+        "web-1 | pool web | maintenance 9h00m00s (still marked) | warming - | would be released (was at step"
+        " ready, done) | images: -")
+    assert release_rows_filter(released, marked, {}, "2026-12-04T04:00:00Z", True)[0]["released_at"] is None
+
+
 def test_a_release_row_says_when_the_annotation_could_not_be_read():
     marked = [{"metadata": {"name": "web-1", "annotations": {"prewarm.k8s/maintenance": "{oops"}}}]
     row = release_rows([{"name": "web-1", "action": "released"}], marked, {}, "2026-12-04T04:00:00Z")[0]
@@ -206,3 +218,74 @@ def test_reconcile_rows_cover_the_warmed_and_the_marked_nodes_only():
         ("e", "under maintenance, left alone: window at step drained (failed): budget"),
         ("f", "under maintenance, left alone: not back from an upgrade yet")]
     assert rows[0]["warming_seconds"] == 4.0 and rows[0]["since"] == "s"
+
+
+# ---------------------------------------------------------------- check mode: what each run would do per node
+
+STEPS = ["marked", "drained", "upgraded", "rebooted", "ready", "image_gc", "pruned", "uncordoned", "warm"]
+
+
+def test_check_mode_says_what_the_warm_up_would_do_or_that_the_preloader_comes_first():
+    assert would_warm(None) == "would be warmed once its preloader is created (check mode creates none)"
+    assert would_warm({}) == would_warm(None)
+    assert would_warm({"warm": False, "message": "would be admitted now (check mode); no preloader pod yet"}) == (
+        "would be warmed: would be admitted now (check mode); no preloader pod yet")
+    assert would_warm({"warm": True, "released": True}) == "warm, would be released"
+    assert would_warm({"warm": True, "released": False}) == "warm"
+
+
+def test_check_mode_names_the_steps_a_node_would_run_from_where_it_stands():
+    assert would_run(STEPS, 0, None) == (
+        "would run every step (marked, drained, upgraded, rebooted, ready, image_gc, pruned, uncordoned, warm); "
+        "would be warmed once its preloader is created (check mode creates none)")
+    assert would_run(STEPS, 2, {"warm": False, "message": "waiting for a pulling slot (max_pulling 2)"}) == (
+        "would resume at step upgraded (upgraded, rebooted, ready, image_gc, pruned, uncordoned, warm); "
+        "would be warmed: waiting for a pulling slot (max_pulling 2)")
+    assert would_run(STEPS, len(STEPS), None) == "already upgraded"
+
+
+def test_upgrade_rows_in_check_mode_say_what_would_be_done_and_keep_failures_and_the_unreached():
+    warmth = {"node": "web-1", "pool": "web", "warm": False, "message": "would be admitted now (check mode)",
+              "images": [{"image": "reg/app:1", "digest": None, "state": "missing"}], "result": "check mode"}
+    failed = {"node": "web-2", "pool": "web", "result": "failed at drained: budget", "failed": True}
+    done = {"node": "web-4", "pool": "web", "result": "already upgraded"}
+    no_preloader = {"node": "web-5", "pool": "web", "since": None, "result": "check mode"}
+    hostvars = {"web-1": {"node_upgrade_report": warmth, "node_upgrade_state": {"start": 0}},
+                "web-2": {"node_upgrade_report": failed, "node_upgrade_state": {"start": 1}},
+                "web-3": {"prewarm_pool": "web"},
+                "web-4": {"node_upgrade_report": done, "node_upgrade_state": {"start": len(STEPS)}},
+                "web-5": {"node_upgrade_report": no_preloader, "node_upgrade_state": {"start": 8}}}
+    rows = upgrade_rows_filter(["web-1", "web-2", "web-3", "web-4", "web-5"], hostvars, True, STEPS)
+    assert [r["result"] for r in rows] == [
+        "would run every step (%s); would be warmed: would be admitted now (check mode)" % ", ".join(STEPS),
+        "failed at drained: budget", "not reached: still as it was", "already upgraded",
+        "would resume at step warm (warm); would be warmed once its preloader is created (check mode creates none)"]
+    assert rows[0]["images"] == warmth["images"]
+    assert warmth["result"] == "check mode"  # the host's own report is left as it was
+
+
+def test_warm_rows_in_check_mode_say_would_warm_and_cover_the_nodes_of_a_pool_without_preloader():
+    warmup = {"nodes": {"a": {"warm": True, "released": True}, "b": {"warm": False, "message": "would be admitted now"},
+                        "c": {"warm": False, "message": "not under maintenance"}},
+              "refused": {"c": "not under maintenance"}}
+    rows = warm_rows_filter(warmup, "gpu", True, ["a", "b", "c"])
+    assert [(r["node"], r["result"]) for r in rows] == [
+        ("a", "warm, would be released"), ("b", "would be warmed: would be admitted now"),
+        ("c", "refused: not under maintenance")]
+    # The preloader would be created first: no warm-up ran, each node to warm still has its row.
+    assert [(r["node"], r["pool"], r["result"]) for r in warm_rows_filter({"skipped": True}, "cpu", True, ["x", "y"])] == [
+        ("x", "cpu", "would be warmed once its preloader is created (check mode creates none)"),
+        ("y", "cpu", "would be warmed once its preloader is created (check mode creates none)")]
+    assert warm_rows_filter({}, "cpu", False, ["x"]) == []
+
+
+def test_reconcile_rows_in_check_mode_say_what_the_warm_up_would_do():
+    decisions = [{"node": "a", "pool": "web", "warm": True, "marked": True, "since": "s", "step": "ready", "step_result": "done"},
+                 {"node": "b", "pool": "web", "warm": True, "marked": False, "since": None},
+                 {"node": "e", "pool": "web", "warm": False, "marked": True, "since": "s", "step": "drained", "step_result": "done"}]
+    warmed = {"a": {"warm": False, "message": "would be admitted now (check mode)"}}
+    rows = reconcile_rows_filter(decisions, warmed, True)
+    assert [(r["node"], r["result"]) for r in rows] == [
+        ("a", "would be warmed: would be admitted now (check mode)"),
+        ("b", "would be warmed once its preloader is created (check mode creates none)"),
+        ("e", "under maintenance, left alone: window at step drained (done)")]
