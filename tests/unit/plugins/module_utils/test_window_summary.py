@@ -154,9 +154,10 @@ def test_a_release_in_check_mode_says_what_it_would_release_and_leaves_the_windo
     rows = release_rows(released, marked, {"web-1": "web"}, "2026-12-04T04:00:00Z", check_mode=True)
     assert [(r["node"], r["released_at"], r["result"]) for r in rows] == [
         ("web-1", None, "would be released (was at step ready, done)"), ("web-2", None, "unchanged")]
-    assert summary_lines(rows, NOW)[0] == (
-        "web-1 | pool web | maintenance 9h00m00s (still marked) | warming - | would be released (was at step"
-        " ready, done) | images: -")
+    # The table's result column is cut at a word and goes on, indented, on the next line.
+    assert summary_lines(rows, NOW)[:2] == [
+        "web-1 | pool web | maintenance 9h00m00s (still marked) | warming - | would be released (was at step ready, | images -",
+        "    done)"]
     assert release_rows_filter(released, marked, {}, "2026-12-04T04:00:00Z", True)[0]["released_at"] is None
 
 
