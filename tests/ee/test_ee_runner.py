@@ -207,11 +207,18 @@ def test_os_upgrade_runs_in_the_execution_environment_as_awx_runs_it(image, admi
         assert len(summary) == 1
         lines = summary[0]["event_data"]["res"]["msg"]
         print("per-node summary:\n" + "\n".join(lines))
-        print("set_stats data (artifact_data of playbook_on_stats): %s" % stats[0]["event_data"].get("artifact_data"))
-        assert sorted(line.split(" | ")[0] for line in lines) == sorted(nodes)
-        for line in lines:
-            node = line.split(" | ")[0]
+        # The table's node rows; the lines under it continue a long result or list the images.
+        rows = [line for line in lines if " | pool " in line]
+        assert sorted(line.split(" | ")[0].strip() for line in rows) == sorted(nodes)
+        for line in rows:
+            node = line.split(" | ")[0].strip()
             assert "pool %s" % nodes[node].metadata.labels["pool"] in line and "still marked" not in line, line
+        # What AWX shows as the job's artifacts (set_stats): each node's result and the report's path.
+        artifact = stats[0]["event_data"].get("artifact_data") or {}
+        print("set_stats data (artifact_data of playbook_on_stats): %s" % artifact)
+        report = artifact.get("prewarm_report") or {}
+        assert report.get("playbook") == "os_upgrade" and set(report.get("nodes") or {}) == set(nodes), artifact
+        assert not report.get("failed") and report.get("path"), artifact
 
         # Each node labelled done by this run (the role's one labelling task per batch)...
         labelled = [json.dumps(e["event_data"]["res"]) for e in stored
