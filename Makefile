@@ -15,7 +15,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/checkouts/$(CHECKOUT_ID)
 # One per checkout too: checkouts building at the same time never overwrite each other's tarball.
 BUILD_DIR ?= $(PREWARM_CACHE)/build/$(CHECKOUT_ID)
 
-.PHONY: deps test unit sanity lint build release-build import-check integration demo bench bench-smoke test-oldest ee test-ee
+.PHONY: deps test unit sanity lint build release-build import-check integration demo bench bench-smoke test-oldest ee ee-smoke test-ee
 
 deps:
 	@tests/tools/venv.sh >/dev/null
@@ -54,7 +54,7 @@ import-check: build
 integration: deps
 	tests/tools/integration.sh $(PY) -q -p no:cacheprovider --durations=30
 
-test: unit sanity lint build import-check integration
+test: unit sanity lint build import-check ee-smoke integration
 
 # The oldest Kubernetes release the collection supports, outside `make test` (its own build
 # takes 10-16 minutes): the cluster is brought up on it, the integration suite runs, and the
@@ -90,13 +90,17 @@ bench-smoke: deps cluster-up
 # registry or Galaxy (tests/ee/build-ee.sh: podman, a Debian base image made with mmdebstrap,
 # ansible-builder in $(PREWARM_CACHE)/ee/venv), tagged with the collection's version. As root.
 # test-ee: the OS-upgrade window over the demo's kwok pools in that image, run the way AWX runs a
-# job (tests/ee/test_ee_runner.py; the cluster must be up). Neither is part of `make test`
-# (docs/testing.md has their times).
+# job (tests/ee/test_ee_runner.py; the cluster must be up), outside `make test` (docs/testing.md has
+# its times); `make test` runs ee-smoke.
 EE_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 EE_IMAGE ?= localhost/prewarm-ee:$(EE_VERSION)
 
 ee: build
 	tests/ee/build-ee.sh $(BUILD_DIR)/prewarm-k8s-$(EE_VERSION).tar.gz $(EE_IMAGE)
+
+# In `make test`: the image is built (cached after the first time) and holds what it should.
+ee-smoke: ee
+	tests/ee/smoke.sh $(EE_IMAGE) $(EE_VERSION)
 
 test-ee: ee
 	PREWARM_EE_IMAGE=$(EE_IMAGE) tests/tools/pytest.sh $(PY) tests/ee -q -s -p no:cacheprovider --durations=5

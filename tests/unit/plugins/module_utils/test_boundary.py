@@ -64,4 +64,3 @@ def test_an_error_whose_details_say_what_changed_keeps_them():
         raise PrewarmError("rmi b: busy; removed before it: a", changed=True, removed=["a"])
 
     assert end(run).ended == ("failed", {"changed": True, "msg": "rmi b: busy; removed before it: a", "removed": ["a"]})
-
