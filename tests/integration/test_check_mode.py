@@ -16,6 +16,7 @@ upgrade's marker files. Only the test's kwok nodes are set up; the real node is 
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -154,10 +155,22 @@ def errors(report):
 
 
 def summary_by_node(report):
-    """The per-node summary the run printed: {node: its line}."""
+    """The per-node summary the run printed: {node: its row}, a result the table wrapped onto the lines below put
+    back whole before the row's images column; the image lines under the table are left out."""
     printed = task_results(report, "Per-node summary")
     assert len(printed) == 1, "the run printed %d per-node summaries" % len(printed)
-    return {line.split(" | ", 1)[0]: line for line in printed[0]["msg"]}
+    rows, node = {}, None
+    for line in printed[0]["msg"]:
+        if " | pool " in line:
+            node = line.split(" | ", 1)[0].strip()
+            head, images = line.rsplit(" | images ", 1)
+            rows[node] = [head, " | images " + images]
+        elif line.startswith("images "):
+            node = None
+        elif node is not None and line.startswith("    "):
+            rows[node][0] += " " + line.strip()
+    # The table pads its columns; the wording checked here is the cells' own.
+    return dict((name, re.sub(" {2,}", " ", "".join(parts))) for name, parts in rows.items())
 
 
 def run_and_compare(workdir, playbook, extra, mode, kube, expect_diff):
