@@ -57,7 +57,7 @@ class ActionModule(ActionBase):
 
         recorded, error, annotation = node_outcome(state["node"], shared["answers"], shared["failure"])
         result.update(step=step, recorded=recorded,
-                      changed=any(a["changed"] for a in shared["answers"] if a["name"] == state["node"]))
+                      changed=bool(shared["answers"].get(state["node"], {}).get("changed")))
         if wrote:
             result["writes"] = shared["writes"]
             if shared.get("diff"):
@@ -86,22 +86,22 @@ class ActionModule(ActionBase):
                 windows.append((state, progress(state, _window_fact(facts))))
         ended = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         timelines = recorded_timelines(step, steps, windows, ended)
-        shared = {"ended": ended, "answers": [], "failure": None, "writes": [], "diff": None}
+        shared = {"ended": ended, "answers": {}, "failure": None, "writes": [], "diff": None}
         try:
             for write in step_writes(step, steps, uncordon_index, [state for state, dummy in windows]):
-                module_args = dict(args, names=write["names"], cordon=write["cordon"], missing="report",
-                                   steps=dict((name, timelines[name]) for name in write["names"] if name in timelines))
+                module_args = dict(args, nodes=write["nodes"], cordon=write["cordon"], missing="report",
+                                   steps=dict((name, timelines[name]) for name in write["nodes"] if name in timelines))
                 if write["status"]:
                     module_args["status"] = write["status"]
                 answer = self._execute_module(module_name="prewarm.k8s.node_maintenance", module_args=module_args,
                                               task_vars=task_vars)
-                shared["writes"].append({"names": write["names"], "msg": answer.get("msg"), "summary": answer.get("summary")})
+                shared["writes"].append({"nodes": write["nodes"], "msg": answer.get("msg"), "summary": answer.get("summary")})
                 if answer.get("diff"):
                     shared["diff"] = answer["diff"]
                 if "nodes" not in answer:
                     shared["failure"] = answer.get("msg") or "node_maintenance failed"
                     break
-                shared["answers"].extend(answer["nodes"])
+                shared["answers"].update(answer["nodes"])
         except AnsibleError as exc:
             # Said to every host, as a failed write is: the next host must not try the same write again.
             shared["failure"] = "node_maintenance could not run: %s" % exc

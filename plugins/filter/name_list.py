@@ -31,7 +31,7 @@ EXAMPLES = r"""
 - name: Release the named nodes
   prewarm.k8s.node_maintenance:
     state: absent
-    names: "{{ release_nodes | prewarm.k8s.name_list('release_nodes') }}"
+    nodes: "{{ release_nodes | prewarm.k8s.name_list('release_nodes') }}"
 """
 
 RETURN = r"""

@@ -17,9 +17,10 @@ description:
     P(prewarm.k8s.window_summary#filter).
 options:
   _input:
-    description: The C(nodes) of M(prewarm.k8s.node_maintenance) with O(prewarm.k8s.node_maintenance#module:state=absent).
-    type: list
-    elements: dict
+    description:
+      - The C(nodes) of M(prewarm.k8s.node_maintenance) with O(prewarm.k8s.node_maintenance#module:state=absent) - per
+        node name, what was done.
+    type: dict
     required: true
   marked:
     description: The Node objects under maintenance, read before the release.
@@ -49,7 +50,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: One row per node, in the order given.
+  description: One row per node, in the order of O(_input).
   type: list
   elements: dict
 """
@@ -59,8 +60,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import 
 
 def release_rows(released, marked, hostvars, now, check_mode=False):
     pools = {}
-    for answer in released:
-        name = answer["name"]
+    for name in released:
         if name in hostvars:
             pools[name] = hostvars[name].get("prewarm_pool")
     return rows_of(released, marked, pools, now, check_mode)

@@ -11,7 +11,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidI
 from ansible_collections.prewarm.k8s.plugins.module_utils.names import check_object_name, unique_in_order
 
 
-def check_node_names(names, option="names"):
+def check_node_names(names, option="nodes"):
     """The node names of `option`, checked and without duplicates, in the order given."""
     for name in names or []:
         check_object_name(name, option)
@@ -34,14 +34,14 @@ def select_nodes(names, label_selector, listed, selected, allow_empty=False, mis
     known = set(_names(listed))
     unknown = [name for name in names if name not in known]
     if unknown and not missing_ok:
-        raise InvalidInput("names: no such node: %s (the cluster has %d nodes)"
+        raise InvalidInput("nodes: no such node: %s (the cluster has %d nodes)"
                            % (", ".join(unknown), len(known)))
     chosen = (set(names) - set(unknown)) | set(_names(selected))
     if not chosen and not allow_empty and not unknown:
         if label_selector:
             raise InvalidInput("label_selector: %r matched no node; set allow_empty=true if that is expected"
                                % label_selector)
-        raise InvalidInput("names: empty list and no label_selector, so no node is selected; "
+        raise InvalidInput("nodes: empty list and no label_selector, so no node is selected; "
                            "set allow_empty=true if that is expected")
     return [by_name[name] for name in sorted(chosen)]
 

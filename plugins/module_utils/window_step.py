@@ -104,7 +104,7 @@ def live_states(batch_facts):
 
 
 def step_writes(step, steps, uncordon_index, states):
-    """The node_maintenance calls that record `step` done for the batch: [{names, cordon, status}].
+    """The node_maintenance calls that record `step` done for the batch: [{nodes, cordon, status}].
 
     states: the live nodes' window states ({node, start}). The nodes that ran the step (they started at it or
     before) get it as their status; our cordon stays until the uncordon step. The first step is the mark itself:
@@ -115,13 +115,13 @@ def step_writes(step, steps, uncordon_index, states):
     writes = []
     ran = sorted(state["node"] for state in states if state["start"] <= index)
     if ran:
-        writes.append({"names": ran, "cordon": index < uncordon_index, "status": {"step": step, "result": DONE, "error": None}})
+        writes.append({"nodes": ran, "cordon": index < uncordon_index, "status": {"step": step, "result": DONE, "error": None}})
     if index == 0:
         for cordon, chosen in ((True, lambda start: 0 < start < uncordon_index),
                                (False, lambda start: uncordon_index <= start < len(steps))):
             names = sorted(state["node"] for state in states if chosen(state["start"]))
             if names:
-                writes.append({"names": names, "cordon": cordon, "status": None})
+                writes.append({"nodes": names, "cordon": cordon, "status": None})
     return writes
 
 
@@ -185,15 +185,15 @@ def resumed_timeline(record, steps, start, now):
 def node_outcome(node, answers, failure):
     """(recorded, error, annotation) of `node` after the batch's writes.
 
-    answers: node_maintenance's per-node results of every write ({name, action, error, annotation}); failure:
+    answers: node_maintenance's per-node results of every write ({name: {action, error, annotation}}); failure:
     the message of a write that failed without per-node results (the API unreachable, a conflict), which fails
     every node. A node no write named (resuming later) counts as recorded.
     """
     if failure:
         return False, failure, None
-    for answer in answers:
-        if answer["name"] == node:
-            if answer["action"] == FAILED:
-                return False, answer.get("error") or "could not be recorded", None
-            return True, None, answer.get("annotation")
-    return True, None, None
+    answer = answers.get(node)
+    if answer is None:
+        return True, None, None
+    if answer["action"] == FAILED:
+        return False, answer.get("error") or "could not be recorded", None
+    return True, None, answer.get("annotation")

@@ -154,16 +154,16 @@ def summary_lines(rows, now=None, width=WIDTH):
 
 
 def release_rows(released, marked_nodes, pools, now, check_mode=False):
-    """The summary rows of a release: one per node node_maintenance answered for (its `nodes`: name, action, warnings).
+    """The summary rows of a release: one per node node_maintenance answered for, in its order.
 
-    marked_nodes: the Node objects read under maintenance before the release, for when each was marked and the step
-    its window had reached; pools: {node name: pool} where the inventory says; now: the release's time (RFC 3339).
+    released: node_maintenance's `nodes` (per node name, its action and warnings); marked_nodes: the Node objects read
+    under maintenance before the release, for when each was marked and the step its window had reached; pools:
+    {node name: pool} where the inventory says; now: the release's time (RFC 3339).
     In check mode nothing was released: a node node_maintenance would release says so, and is still marked.
     """
     by_name = {node_name(node): node for node in marked_nodes or []}
     rows = []
-    for answer in released:
-        name = answer["name"]
+    for name, answer in released.items():
         record, problem = node_record(by_name.get(name))
         status = (record or {}).get("status") or {}
         released_now = answer["action"] == "released" and not check_mode

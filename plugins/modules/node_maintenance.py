@@ -34,7 +34,7 @@ description:
     effect is a different taint and is left alone. A label with the same key and another value
     set by someone else is a conflict that fails the run before any node changes.
   - Many nodes are patched concurrently by a bounded worker pool (O(workers)); all nodes are
-    read with one list request (two when both O(names) and O(label_selector) are given).
+    read with one list request (two when both O(nodes) and O(label_selector) are given).
   - Every option and every selected node is checked before the first write. Nodes that fail
     during the writes (deleted mid-run, conflicts that do not settle) do not stop the others;
     the module then fails naming each failed node and why.
@@ -53,28 +53,30 @@ attributes:
       - Per changed node, before and after of its taints, the labels this module handles,
         the maintenance annotation and C(unschedulable).
 options:
-  names:
+  nodes:
     description:
       - Names of the nodes to mark or release.
       - A name that is not a node of the cluster fails the run before any change.
       - Combined with O(label_selector), the nodes of both are used.
+      - C(names) is the option's old name, kept as an alias.
     type: list
     elements: str
+    aliases: [names]
   label_selector:
     description:
       - Label selector (as in C(kubectl get nodes -l)) of the nodes to mark or release.
-      - Combined with O(names), the nodes of both are used.
+      - Combined with O(nodes), the nodes of both are used.
     type: str
   allow_empty:
     description:
-      - Whether a selection with no node at all (empty O(names), O(label_selector) matching
+      - Whether a selection with no node at all (empty O(nodes), O(label_selector) matching
         nothing) is fine. By default it fails the run, because a typo in a selector would
         otherwise look like success.
     type: bool
     default: false
   missing:
     description:
-      - What a name in O(names) that is no node of the cluster does.
+      - What a name in O(nodes) that is no node of the cluster does.
       - V(fail) fails the run before any node changes (a typo must not look like success).
       - V(report) changes the other nodes and reports each missing one as V(failed) in
         RV(nodes), with the error C(no such node); the run then fails with that per-node
@@ -182,7 +184,7 @@ seealso:
 EXAMPLES = r"""
 - name: Mark the nodes of a batch before their OS upgrade, cordoned so the release uncordons them
   prewarm.k8s.node_maintenance:
-    names: "{{ groups['upgrade_batch'] }}"
+    nodes: "{{ groups['upgrade_batch'] }}"
     cordon: true
     reason: "kernel 6.8 upgrade, change CHG-1234"
 
@@ -195,14 +197,14 @@ EXAMPLES = r"""
 
 - name: Record the step a node reached, so a rerun can resume
   prewarm.k8s.node_maintenance:
-    names: [worker-17]
+    nodes: [worker-17]
     status:
       step: drain
       error: "{{ drain_result.msg | default(omit) }}"
 
 - name: Release the nodes once their images are warm
   prewarm.k8s.node_maintenance:
-    names: "{{ groups['upgrade_batch'] }}"
+    nodes: "{{ groups['upgrade_batch'] }}"
     state: absent
 
 - name: Release whatever is still marked, fine if nothing is
@@ -219,15 +221,28 @@ msg:
   type: str
   sample: "marked 3 nodes, 1 unchanged"
 nodes:
-  description: One entry per selected node, sorted by name.
+  description:
+    - Per node name, what was done (or would be done in check mode), for every selected node.
+    - Keyed by node name, as the C(nodes) of M(prewarm.k8s.node_wait), M(prewarm.k8s.warm_status) and
+      M(prewarm.k8s.warmup) are; sorted by name.
   returned: always
-  type: list
-  elements: dict
+  type: dict
+  sample:
+    worker-17:
+      action: marked
+      changed: true
+      error: null
+      warnings: []
+      annotation:
+        by: ops@bastion
+        since: "2024-05-01T03:00:00Z"
+        reason: kernel upgrade
+        owned:
+          taint: {key: prewarm.k8s/maintenance, value: "true", effect: NoSchedule}
+          label: {key: prewarm.k8s/maintenance, value: "true"}
+          cordon: true
+        status: {step: drain}
   contains:
-    name:
-      description: Node name.
-      type: str
-      sample: worker-17
     action:
       description:
         - V(marked), V(released), V(unchanged) or V(failed).
@@ -238,7 +253,7 @@ nodes:
       description: Whether the node changed (would change in check mode).
       type: bool
     error:
-      description: Why the node failed; null unless RV(nodes[].action) is V(failed).
+      description: Why the node failed; null unless RV(nodes.action) is V(failed).
       type: str
     warnings:
       description: Marks left alone because they are someone else's, unreadable annotations, and the like.
@@ -249,15 +264,6 @@ nodes:
         - The maintenance record on the node after the run (null once released or when failed).
         - C(owned.taint) and C(owned.label) are null when the mark was already there and is someone else's.
       type: dict
-      sample:
-        by: ops@bastion
-        since: "2024-05-01T03:00:00Z"
-        reason: kernel upgrade
-        owned:
-          taint: {key: prewarm.k8s/maintenance, value: "true", effect: NoSchedule}
-          label: {key: prewarm.k8s/maintenance, value: "true"}
-          cordon: true
-        status: {step: drain}
 summary:
   description: How many nodes ended in each action.
   returned: always
@@ -307,7 +313,7 @@ except ImportError:
 
 
 ARGUMENT_SPEC = dict(
-    names=dict(type="list", elements="str"),
+    nodes=dict(type="list", elements="str", aliases=["names"]),
     label_selector=dict(type="str"),
     allow_empty=dict(type="bool", default=False),
     missing=dict(type="str", choices=["fail", "report"], default="fail"),
@@ -331,14 +337,14 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    run_module(api_module(ARGUMENT_SPEC, supports_check_mode=True, required_one_of=[("names", "label_selector")]), run)
+    run_module(api_module(ARGUMENT_SPEC, supports_check_mode=True, required_one_of=[("nodes", "label_selector")]), run)
 
 
 def run(module):
     params = module.params
     if params["workers"] < 1:
         raise PrewarmError("workers: must be at least 1, got %d" % params["workers"])
-    names = check_node_names(params["names"])
+    names = check_node_names(params["nodes"])
     request = build_request(params, now=_utc_now(), default_by=_who())
     api_client = build_api_client(params, pool_size=params["workers"], warn=module.warn)
     timeout = params["request_timeout"]
@@ -361,8 +367,8 @@ def run(module):
     found = set(node["metadata"]["name"] for node in nodes)
     outcomes.extend((_gone(name), PrewarmError("no such node (deleted since the play read it?)")) for name in names if name not in found)
     result = _result(sorted(outcomes, key=lambda outcome: outcome[0]["name"]), module.check_mode, module._diff)
-    failed = [node for node in result["nodes"] if node["action"] == FAILED]
-    failure = "%s; failed: %s" % (result["msg"], "; ".join("%s: %s" % (n["name"], n["error"]) for n in failed)) if failed else None
+    failed = [(name, node["error"]) for name, node in result["nodes"].items() if node["action"] == FAILED]
+    failure = "%s; failed: %s" % (result["msg"], "; ".join("%s: %s" % pair for pair in failed)) if failed else None
     return result, failure, result.pop("warnings")
 
 
@@ -394,26 +400,26 @@ def _list_nodes(core, selector, timeout):
 
 
 def _result(outcomes, check_mode, diff_mode):
-    nodes, warnings = [], []
+    """The module's result; its `nodes` is keyed by node name, in the order of `outcomes` (sorted by name)."""
+    nodes, warnings = {}, []
     diff = {"before": {}, "after": {}}
     for plan, exc in outcomes:
         changed = exc is None and plan["patch"] is not None
-        nodes.append({
-            "name": plan["name"],
+        nodes[plan["name"]] = {
             "action": FAILED if exc else plan["action"],
             "changed": changed,
             "error": _error_text(exc) if exc else None,
             "warnings": plan["warnings"],
             "annotation": None if exc else plan["record"],
-        })
+        }
         warnings.extend(plan["warnings"])
         if changed:
             diff["before"][plan["name"]] = plan["before"]
             diff["after"][plan["name"]] = plan["after"]
     summary = {action: 0 for action in ("marked", "released", "unchanged", FAILED)}
-    for node in nodes:
+    for node in nodes.values():
         summary[node["action"]] += 1
-    result = dict(changed=any(n["changed"] for n in nodes), nodes=nodes, summary=summary,
+    result = dict(changed=any(n["changed"] for n in nodes.values()), nodes=nodes, summary=summary,
                   msg=_message(summary, check_mode), warnings=warnings)
     if diff_mode:
         result["diff"] = diff

@@ -36,12 +36,14 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
 options:
-  names:
+  nodes:
     description:
       - Names of the nodes to wait for. An empty list means nothing to wait for.
+      - C(names) is the option's old name, kept as an alias.
     type: list
     elements: str
     required: true
+    aliases: [names]
   ready_after:
     description:
       - Also require a heartbeat of the node's C(Ready) condition at or after this time (whole seconds).
@@ -86,14 +88,14 @@ EXAMPLES = r"""
 
 - name: Wait until the kubelet is back and the node Ready
   prewarm.k8s.node_wait:
-    names: ["{{ prewarm_node_name }}"]
+    nodes: ["{{ prewarm_node_name }}"]
     ready_after: "{{ kubelet_restarted_at }}"
     timeout: 300
   delegate_to: localhost
 
 - name: Wait until the batch is back on the new kernel after the reboot
   prewarm.k8s.node_wait:
-    names: "{{ ansible_play_batch }}"
+    nodes: "{{ ansible_play_batch }}"
     kernel_version: 6.8.0-45-generic
     os_image: Ubuntu 24.04.1 LTS
   delegate_to: localhost
@@ -183,7 +185,7 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.watcher import ApiList
 ARGUMENT_SPEC = dict(
     # Filled in by the action plugin (plugins/action): the playbook process whose end stops the wait.
     controller=dict(type="dict", options=dict(pid=dict(type="int", required=True), start=dict(type="int", required=True))),
-    names=dict(type="list", elements="str", required=True),
+    nodes=dict(type="list", elements="str", required=True, aliases=["names"]),
     ready_after=dict(type="str"),
     kernel_version=dict(type="str"),
     os_image=dict(type="str"),
@@ -195,7 +197,7 @@ def check_params(params, now):
     """The expectations, checked; raises InvalidInput naming the bad option and value."""
     if params["timeout"] <= 0:
         raise InvalidInput("timeout: must be a positive number of seconds, not %r" % params["timeout"])
-    return check_node_names(params["names"]), {
+    return check_node_names(params["nodes"]), {
         "ready_after": resolve_ready_after(params["ready_after"], now),
         "kernel_version": params["kernel_version"],
         "os_image": params["os_image"],

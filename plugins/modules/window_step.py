@@ -97,7 +97,7 @@ recorded:
   returned: always
   type: bool
 writes:
-  description: What M(prewarm.k8s.node_maintenance) answered for each write (its C(msg) and C(summary)); on the host that wrote only.
+  description: The nodes of each write and what M(prewarm.k8s.node_maintenance) answered (its C(msg) and C(summary)); on the host that wrote only.
   returned: on the host that wrote
   type: list
   elements: dict

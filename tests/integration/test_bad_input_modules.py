@@ -106,13 +106,15 @@ def auth_cases(kubeconfig, full):
 def test_node_maintenance(setup, core_v1, apps_v1):
     kubeconfig, node = setup["kubeconfig"], setup["nodes"][0]
     cases = auth_cases(kubeconfig, full=True) + [
-        Case("names-missing-and-no-selector", {"label_selector": None, "names": None}, ["names", "label_selector"]),
-        Case("names-empty", {"label_selector": None, "names": []}, ["names", "empty"]),
-        Case("names-empty-allowed", {"label_selector": None, "names": [], "allow_empty": True}, ["0 unchanged"], ok=True),
-        Case("names-unknown-node", {"label_selector": None, "names": [node, NO_SUCH_NODE]}, ["names", NO_SUCH_NODE]),
-        Case("names-uppercase", {"label_selector": None, "names": ["Kwok-Badin-0"]}, ["names", "Kwok-Badin-0"]),
-        Case("names-empty-string", {"label_selector": None, "names": [""]}, ["names", "''"]),
-        Case("names-not-strings", {"label_selector": None, "names": [{"a": 1}]}, ["names"]),
+        Case("nodes-missing-and-no-selector", {"label_selector": None, "nodes": None}, ["nodes", "label_selector"]),
+        Case("nodes-empty", {"label_selector": None, "nodes": []}, ["nodes", "empty"]),
+        Case("nodes-empty-allowed", {"label_selector": None, "nodes": [], "allow_empty": True}, ["0 unchanged"], ok=True),
+        Case("nodes-unknown-node", {"label_selector": None, "nodes": [node, NO_SUCH_NODE]}, ["nodes", NO_SUCH_NODE]),
+        # names, the option's old name, is its alias: checked the same, reported under nodes.
+        Case("names-alias-unknown-node", {"label_selector": None, "names": [node, NO_SUCH_NODE]}, ["nodes", NO_SUCH_NODE]),
+        Case("nodes-uppercase", {"label_selector": None, "nodes": ["Kwok-Badin-0"]}, ["nodes", "Kwok-Badin-0"]),
+        Case("nodes-empty-string", {"label_selector": None, "nodes": [""]}, ["nodes", "''"]),
+        Case("nodes-not-strings", {"label_selector": None, "nodes": [{"a": 1}]}, ["nodes"]),
         Case("selector-matches-nothing", {"label_selector": "pool=nowhere-badin"}, ["label_selector", "pool=nowhere-badin"]),
         Case("selector-matches-nothing-allowed", {"label_selector": "pool=nowhere-badin", "allow_empty": True},
              ["0 unchanged"], ok=True),
@@ -147,7 +149,7 @@ def test_node_maintenance(setup, core_v1, apps_v1):
         Case("workers-text", {"workers": "many"}, ["workers", "many"]),
         # check mode changes nothing anyway; these are here to show the same checks run in it.
         Case("check-mode-bad-effect", {"taint": {"effect": "NoRun"}}, ["effect", "NoRun"], check=True),
-        Case("check-mode-unknown-node", {"label_selector": None, "names": [NO_SUCH_NODE]}, ["names", NO_SUCH_NODE], check=True),
+        Case("check-mode-unknown-node", {"label_selector": None, "nodes": [NO_SUCH_NODE]}, ["nodes", NO_SUCH_NODE], check=True),
     ]
     base = {"kubeconfig": kubeconfig, "label_selector": POOL_SELECTOR, "reason": "bad input test"}
     _run_and_check("node_maintenance", cases, base, core_v1, apps_v1, setup["namespace"])
@@ -303,11 +305,13 @@ def test_warmup(setup, core_v1, apps_v1):
 def test_node_wait(setup, core_v1, apps_v1):
     kubeconfig, nodes = setup["kubeconfig"], setup["nodes"]
     cases = auth_cases(kubeconfig, full=False) + [
-        Case("names-missing", {"names": None}, ["names"]),
-        Case("names-invalid", {"names": ["Kwok-Badin-0"]}, ["names", "Kwok-Badin-0"]),
+        Case("nodes-missing", {"nodes": None}, ["nodes"]),
+        Case("nodes-invalid", {"nodes": ["Kwok-Badin-0"]}, ["nodes", "Kwok-Badin-0"]),
+        # names, the option's old name, is its alias: checked the same, reported under nodes.
+        Case("names-alias-invalid", {"nodes": None, "names": ["Kwok-Badin-0"]}, ["nodes", "Kwok-Badin-0"]),
         # A node being reinstalled may register again under its name, so an unknown name is waited for, then named.
-        Case("names-unknown", {"names": [NO_SUCH_NODE], "timeout": 2}, [NO_SUCH_NODE]),
-        Case("names-empty", {"names": []}, ["0 of 0 nodes"], ok=True),
+        Case("nodes-unknown", {"nodes": [NO_SUCH_NODE], "timeout": 2}, [NO_SUCH_NODE]),
+        Case("nodes-empty", {"nodes": []}, ["0 of 0 nodes"], ok=True),
         Case("ready-after-not-a-time", {"ready_after": "yesterday"}, ["ready_after", "yesterday"]),
         Case("ready-after-bad-month", {"ready_after": "2024-13-01T00:00:00Z"}, ["ready_after", "2024-13-01T00:00:00Z"]),
         Case("ready-after-in-the-future", {"ready_after": "2999-01-01T00:00:00Z", "timeout": 2}, ["2999-01-01"]),
@@ -317,7 +321,7 @@ def test_node_wait(setup, core_v1, apps_v1):
         Case("timeout-negative", {"timeout": -30}, ["timeout", "-30"]),
         Case("timeout-duration-text", {"timeout": "5x"}, ["timeout", "5x"]),
     ]
-    base = {"kubeconfig": kubeconfig, "names": nodes, "timeout": 30}
+    base = {"kubeconfig": kubeconfig, "nodes": nodes, "timeout": 30}
     _run_and_check("node_wait", cases, base, core_v1, apps_v1, setup["namespace"])
 
 

@@ -187,7 +187,7 @@ def test_prewarm_reconcile_release(workdir, core_v1, apps_v1):
             Case("pool-unknown", {"warm_pool": "nosuchpool"}, ["warm_pool ('nosuchpool')"]),
             Case("nodes-unknown", {"warm_pool": POOL, "warm_nodes": "no-such-node-badrole"}, ["nodes", "no-such-node-badrole"]),
             Case("nodes-unknown-marking", {"warm_pool": POOL, "warm_nodes": "no-such-node-badrole", "warm_mark": True},
-                 ["names", "no-such-node-badrole"]),
+                 ["nodes: no such node", "no-such-node-badrole"]),
             Case("max-pulling-zero", {"warm_pool": POOL, "preload_max_pulling": 0}, ["max_pulling 0"]),
         ],
         "reconcile": [
@@ -196,8 +196,8 @@ def test_prewarm_reconcile_release(workdir, core_v1, apps_v1):
         ],
         "release": [
             Case("nothing-given", {}, ["release_nodes", "release_label_selector"]),
-            Case("nodes-unknown", {"release_nodes": "no-such-node-badrole"}, ["names", "no-such-node-badrole"]),
-            Case("nodes-empty", {"release_nodes": ""}, ["names", "empty"]),
+            Case("nodes-unknown", {"release_nodes": "no-such-node-badrole"}, ["nodes: no such node", "no-such-node-badrole"]),
+            Case("nodes-empty", {"release_nodes": ""}, ["nodes: empty list", "empty"]),
             Case("selector-matches-nothing", {"release_label_selector": "pool=nowhere-badrole"},
                  ["label_selector", "pool=nowhere-badrole"]),
         ],

@@ -274,12 +274,12 @@ def interrupted(workdir, kubeconfig, test_images, kwok_taint_key):
                                                 name="preload-" + pool, namespace=workdir["namespace"]))
             assert not made.get("failed"), made["msg"]
         for name, mark in INTERRUPTED.items():
-            marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [name], "reason": REASON,
+            marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [name], "reason": REASON,
                                                      "cordon": mark["cordon"], "status": mark["status"]})
             assert not marked.get("failed"), marked["msg"]
         yield INTERRUPTED
     finally:
-        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": sorted(INTERRUPTED), "state": "absent"})
+        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": sorted(INTERRUPTED), "state": "absent"})
         assert not released.get("failed"), released["msg"]
         for pool in KWOK_POOLS:
             gone = run_module("preloader", {"kubeconfig": kubeconfig, "name": "preload-" + pool,

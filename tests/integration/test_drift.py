@@ -136,7 +136,7 @@ def test_a_removed_image_is_gone_blocks_the_release_and_is_pulled_back(core_v1, 
     # The kubelet lists the pulled image within about a minute; from then on its list alone decides.
     watch_until(core_v1.list_node, lambda n: _listed(n, ref), 180, field_selector="metadata.name=" + real_node)
 
-    marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "reason": "drift test",
+    marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [real_node], "reason": "drift test",
                                              "by": "drift-test"})
     assert not marked.get("failed"), marked["msg"]
     try:
@@ -164,7 +164,7 @@ def test_a_removed_image_is_gone_blocks_the_release_and_is_pulled_back(core_v1, 
         assert [p.metadata.name for p in preloader_pods(core_v1, namespace, NAME) if not p.metadata.deletion_timestamp] != [pod]
         assert ref in node_image_refs(cluster_dir, digest)
     finally:
-        run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "state": "absent", "by": "drift-test"})
+        run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [real_node], "state": "absent", "by": "drift-test"})
 
 
 def _pull_secret(core_v1, namespace, name, auths=None, secret_type="kubernetes.io/dockerconfigjson", key=".dockerconfigjson"):

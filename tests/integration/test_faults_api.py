@@ -107,7 +107,7 @@ def _release_ours(kubeconfig, core_v1, names, admit_label):
     ours = [n.metadata.name for n in core_v1.list_node(label_selector="pool=" + POOL).items
             if BY in ((n.metadata.annotations or {}).get(MAINTENANCE_KEY) or "")]
     if ours:
-        run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": ours, "state": "absent"})
+        run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": ours, "state": "absent"})
     for name in names:
         core_v1.patch_node(name, {"metadata": {"labels": {admit_label: None}}})
 
@@ -122,7 +122,7 @@ def test_api_server_restart_during_the_warm_wait_is_ridden_out(kubeconfig, core_
             _close_gate(core_v1, namespace)
         _preloader(kubeconfig, status_ns, status_ds, test_images, "pool")
         _preloader(kubeconfig, warmup_ns, warmup_ds, test_images, "admitted")
-        marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": pool_nodes, "by": BY, "reason": "faults it"})
+        marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": pool_nodes, "by": BY, "reason": "faults it"})
         assert not marked.get("failed"), marked["msg"]
 
         offset = os.path.getsize(audit_log)
@@ -174,12 +174,12 @@ def _module_cases(kubeconfig, nodes, test_images):
     """One run of every module that talks to the API server, each of which would change something if it could."""
     base = {"kubeconfig": kubeconfig, "request_timeout": 10}
     return {
-        "node_maintenance": dict(base, names=nodes, reason="must not happen", by=BY),
+        "node_maintenance": dict(base, nodes=nodes, reason="must not happen", by=BY),
         "preloader": dict(base, name="fapi-never", namespace="default", node_selector={"pool": POOL},
                           agent_image=test_images["agent"]["ref"], images=[test_images["small"]["ref"]]),
         "warm_status": dict(base, name="fapi-never", namespace="default", nodes=nodes, wait=True, timeout=60),
         "warmup": dict(base, name="fapi-never", namespace="default", nodes=nodes, timeout=60),
-        "node_wait": dict(base, names=nodes, timeout=60),
+        "node_wait": dict(base, nodes=nodes, timeout=60),
     }
 
 

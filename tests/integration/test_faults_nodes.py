@@ -119,7 +119,7 @@ def test_another_writer_on_the_same_nodes_keeps_its_writes_and_ours_end_as_asked
         writer.start()
 
         for marked_names, cordon in (([theirs_cordoned, ours_cordoned], True), ([toggled], False)):
-            marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": marked_names, "cordon": cordon,
+            marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": marked_names, "cordon": cordon,
                                                      "reason": "concurrent writer test"})
             assert not marked.get("failed"), marked["msg"]
             assert marked["summary"]["marked"] == len(marked_names), marked
@@ -130,7 +130,7 @@ def test_another_writer_on_the_same_nodes_keeps_its_writes_and_ours_end_as_asked
             assert record["reason"] == "concurrent writer test" and record["owned"]["cordon"] == (name == ours_cordoned), record
         assert core_v1.read_node(theirs_cordoned).spec.unschedulable and core_v1.read_node(ours_cordoned).spec.unschedulable
 
-        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [theirs_cordoned], "state": "absent"})
+        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [theirs_cordoned], "state": "absent"})
         assert not released.get("failed"), released["msg"]
         warmed = run_module("warmup", {"kubeconfig": kubeconfig, "name": daemonset, "namespace": namespace,
                                        "nodes": [ours_cordoned, toggled], "timeout": 60, "image_fs_check": False})
@@ -243,7 +243,7 @@ def test_modules_given_a_node_that_is_gone_fail_clearly_before_any_change(kubeco
         delete_nodes(core_v1, [gone])
         before = core_v1.read_node(here)
         calls = {
-            "node_maintenance": {"names": [here, gone], "reason": "gone node test"},
+            "node_maintenance": {"nodes": [here, gone], "reason": "gone node test"},
             "warmup": {"name": "preload-" + pool, "namespace": namespace, "nodes": [here, gone], "timeout": 30},
             "warm_status": {"name": "preload-" + pool, "namespace": namespace, "nodes": [here, gone]},
         }

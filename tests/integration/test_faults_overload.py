@@ -105,12 +105,12 @@ def test_node_writes_refused_with_429_are_sent_again(api_client, core_v1, squeez
     seats = _sample(_metrics(api_client), "apiserver_flowcontrol_nominal_limit_seats", priority_level=level)
     rejected_before = _sample(_metrics(api_client), "apiserver_flowcontrol_rejected_requests_total", flow_schema=level)
 
-    marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": overload_pool, "by": "it@overload",
+    marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": overload_pool, "by": "it@overload",
                                              "reason": "overload it", "workers": WORKERS})
     assert not marked.get("failed"), marked["msg"]
     for node in core_v1.list_node(label_selector="pool=" + POOL).items:
         assert any(t.key == MAINTENANCE_KEY for t in node.spec.taints or []), node.metadata.name
-    released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": overload_pool, "state": "absent",
+    released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": overload_pool, "state": "absent",
                                                "workers": WORKERS})
     assert not released.get("failed"), released["msg"]
     for node in core_v1.list_node(label_selector="pool=" + POOL).items:

@@ -192,7 +192,7 @@ def _release_ours(kubeconfig, core_v1, nodes):
     """Take off the marks these tests put on (only nodes our `by` marked) and every admission label of theirs."""
     ours = [n.metadata.name for n in core_v1.list_node().items if BY in ((n.metadata.annotations or {}).get(MAINTENANCE_KEY) or "")]
     if ours:
-        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": ours, "state": "absent"})
+        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": ours, "state": "absent"})
         assert not result.get("failed"), result["msg"]
     for name in nodes:
         labels = core_v1.read_node(name).metadata.labels or {}
@@ -231,7 +231,7 @@ def test_each_failed_pull_leaves_the_node_marked_and_names_node_image_and_reason
             "down": (_on_host(small, down_port), False, ["connection refused"]),
             "slow": (_on_host(large, proxy.port), False, []),
         }
-        marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "by": BY, "reason": "registry faults it"})
+        marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [real_node], "by": BY, "reason": "registry faults it"})
         assert not marked.get("failed"), marked["msg"]
 
         def warm(case):
@@ -366,6 +366,6 @@ def _release_ours_os_upgrade(kubeconfig, core_v1, nodes):
     marked = [n.metadata.name for n in (core_v1.read_node(name) for name in nodes)
               if "registry faults it" in ((n.metadata.annotations or {}).get(MAINTENANCE_KEY) or "")]
     if marked:
-        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": marked, "state": "absent"})
+        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": marked, "state": "absent"})
         assert not result.get("failed"), result["msg"]
     _release_ours(kubeconfig, core_v1, nodes)

@@ -257,15 +257,15 @@ def test_mark_and_release_by_names_round_trip_on_kwok_and_real_node(core_v1, kub
     names = [kwok_nodes[0], kwok_nodes[-1], real_node]
     before = _views(core_v1, names)
 
-    preview = _ok(_mark(kubeconfig, check=True, names=names, reason="it: round trip"))
+    preview = _ok(_mark(kubeconfig, check=True, nodes=names, reason="it: round trip"))
     assert preview["changed"] and preview["msg"] == "would mark 3 nodes"
     assert sorted(preview["diff"]["after"]) == sorted(names)
     assert all(OUR_KEY in preview["diff"]["after"][n]["labels"] for n in names)
     _assert_unchanged(core_v1, before)  # check mode wrote nothing
 
     start_version = json.loads(core_v1.list_node(_preload_content=False).data)["metadata"]["resourceVersion"]
-    marked = _ok(_mark(kubeconfig, names=names, reason="it: round trip"))
-    assert marked["changed"] and [(n["name"], n["action"]) for n in marked["nodes"]] == [(n, "marked") for n in sorted(names)]
+    marked = _ok(_mark(kubeconfig, nodes=names, reason="it: round trip"))
+    assert marked["changed"] and [(name, n["action"]) for name, n in marked["nodes"].items()] == [(n, "marked") for n in sorted(names)]
     assert sorted(marked["diff"]["after"]) == sorted(names)
     nodes = _read_all(core_v1, names)
     for name in names:
@@ -282,18 +282,18 @@ def test_mark_and_release_by_names_round_trip_on_kwok_and_real_node(core_v1, kub
                                    "label": {"key": OUR_KEY, "value": "true"}, "cordon": False}
     since = {name: _record(nodes[name])["since"] for name in names}
 
-    again = _ok(_mark(kubeconfig, names=names, reason="it: round trip"))
+    again = _ok(_mark(kubeconfig, nodes=names, reason="it: round trip"))
     assert not again["changed"] and again["summary"]["unchanged"] == 3 and again["diff"] == {"before": {}, "after": {}}, again["diff"]
     assert {name: _record(node)["since"] for name, node in _read_all(core_v1, names).items()} == since
 
-    preview = _ok(_release(kubeconfig, check=True, names=names))
+    preview = _ok(_release(kubeconfig, check=True, nodes=names))
     assert preview["changed"] and preview["msg"] == "would release 3 nodes" and sorted(preview["diff"]["before"]) == sorted(names)
     assert all(_marked_by_us(view) for view in _views(core_v1, names).values())  # check mode took nothing off
 
-    released = _ok(_release(kubeconfig, names=names))
+    released = _ok(_release(kubeconfig, nodes=names))
     assert released["changed"] and released["summary"]["released"] == 3
     _assert_unchanged(core_v1, before)  # exactly our marks are gone, nothing else
-    assert not _ok(_release(kubeconfig, names=names))["changed"]
+    assert not _ok(_release(kubeconfig, nodes=names))["changed"]
 
     # The API server's watch shows each version each node went through: the taint, label and
     # annotation came and went together, one patch per node and run, never one after the other.
@@ -311,7 +311,7 @@ def test_mark_and_release_by_label_selector_keeps_since_and_updates_reason(core_
     before = _views(core_v1, names)
 
     marked = _ok(_mark(kubeconfig, label_selector=selector, reason="first"))
-    assert [n["name"] for n in marked["nodes"]] == names and marked["summary"]["marked"] == len(names)
+    assert list(marked["nodes"]) == names and marked["summary"]["marked"] == len(names)
     assert all(_marked_by_us(view) for view in _views(core_v1, names).values())
     first = {name: _record(node) for name, node in _nodes(core_v1, selector).items()}
 
@@ -339,7 +339,7 @@ def test_release_leaves_others_taints_labels_and_cordon_and_undoes_our_cordon(co
     before = _views(core_v1, names)
     assert before[kwok_node]["unschedulable"] and not before[real_node]["unschedulable"]
 
-    _ok(_mark(kubeconfig, names=names, cordon=True, reason="it: others' marks"))
+    _ok(_mark(kubeconfig, nodes=names, cordon=True, reason="it: others' marks"))
     nodes = _read_all(core_v1, names)
     for name in names:
         view = _view(nodes[name])
@@ -349,16 +349,16 @@ def test_release_leaves_others_taints_labels_and_cordon_and_undoes_our_cordon(co
     assert not _record(nodes[kwok_node])["owned"]["cordon"]
     assert _record(nodes[real_node])["owned"]["cordon"]
 
-    released = _ok(_release(kubeconfig, names=names))
+    released = _ok(_release(kubeconfig, nodes=names))
     _assert_unchanged(core_v1, before)  # their taints, label and cordon stay; our cordon is gone
-    warnings = {n["name"]: n["warnings"] for n in released["nodes"]}
+    warnings = {name: n["warnings"] for name, n in released["nodes"].items()}
     assert any("someone else cordoned it" in w for w in warnings[kwok_node]), warnings
     assert not any("cordoned" in w for w in warnings[real_node]), warnings
 
 
 def test_custom_keys_and_noexecute_taint_round_trip(core_v1, kubeconfig, kwok_node):
     before = _views(core_v1, [kwok_node])
-    args = {"names": [kwok_node], "taint": {"key": CUSTOM_KEY, "value": "6.8", "effect": "NoExecute"},
+    args = {"nodes": [kwok_node], "taint": {"key": CUSTOM_KEY, "value": "6.8", "effect": "NoExecute"},
             "label": {"key": CUSTOM_KEY, "value": "6.8"}}
     _ok(_mark(kubeconfig, **args))
     node = _read(core_v1, kwok_node)
@@ -371,7 +371,7 @@ def test_custom_keys_and_noexecute_taint_round_trip(core_v1, kubeconfig, kwok_no
     again = _read(core_v1, kwok_node)
     assert [t for t in again["spec"]["taints"] if t["key"] == CUSTOM_KEY] == [taint] and _record(again) == _record(node)
 
-    _ok(_release(kubeconfig, names=[kwok_node]))
+    _ok(_release(kubeconfig, nodes=[kwok_node]))
     _assert_unchanged(core_v1, before)
 
 
@@ -570,7 +570,7 @@ def test_scale_smoke_marks_and_releases_all_kwok_nodes_in_one_run(core_v1, kubec
 def test_invalid_option_fails_before_any_change(core_v1, kubeconfig, kwok_nodes, real_node, args, bad_value):
     names = kwok_nodes + [real_node]
     before = _views(core_v1, names)
-    result = _mark(kubeconfig, names=names, **args)
+    result = _mark(kubeconfig, nodes=names, **args)
     assert result["failed"] and bad_value in result["msg"], result["msg"]
     _assert_unchanged(core_v1, before)
 
@@ -578,7 +578,7 @@ def test_invalid_option_fails_before_any_change(core_v1, kubeconfig, kwok_nodes,
 def test_unknown_node_name_fails_and_leaves_the_named_valid_nodes_untouched(core_v1, kubeconfig, kwok_node, real_node):
     names = [kwok_node, "no-such-node-prewarm-it", real_node]
     before = _views(core_v1, [kwok_node, real_node])
-    result = _mark(kubeconfig, names=names)
+    result = _mark(kubeconfig, nodes=names)
     assert result["failed"] and "no-such-node-prewarm-it" in result["msg"], result["msg"]
     _assert_unchanged(core_v1, before)
 
@@ -591,7 +591,7 @@ def test_selector_matching_nothing_fails_naming_the_selector(core_v1, kubeconfig
 
 
 def test_unreachable_api_server_fails_with_a_clear_error(kwok_node):
-    result = run_module("node_maintenance", {"host": "https://127.0.0.1:1", "names": [kwok_node]})
+    result = run_module("node_maintenance", {"host": "https://127.0.0.1:1", "nodes": [kwok_node]})
     assert result["failed"] and "cannot reach the API server at https://127.0.0.1:1" in result["msg"], result["msg"]
 
 
@@ -610,7 +610,7 @@ def test_bad_credentials_fail_with_a_clear_error_and_change_nothing(core_v1, clu
     host, ca = cluster_endpoint
     names = kwok_nodes + [real_node]
     before = _views(core_v1, names)
-    args = {"host": host, "api_key": "garbage-token", "names": names}
+    args = {"host": host, "api_key": "garbage-token", "nodes": names}
     args.update({"ca_cert": ca} if tls == "ca_cert" else {"validate_certs": False})
     result = run_module("node_maintenance", args)
     assert result["failed"] and "rejected the credentials (HTTP 401 Unauthorized)" in result["msg"], result["msg"]

@@ -18,7 +18,7 @@ def kwok_node(core_v1, kwok_pools):
 
 
 def node_wait(kubeconfig, names, **args):
-    return run_module("node_wait", dict({"kubeconfig": kubeconfig, "names": names}, **args))
+    return run_module("node_wait", dict({"kubeconfig": kubeconfig, "nodes": names}, **args))
 
 
 def post_heartbeat(core_v1, name):

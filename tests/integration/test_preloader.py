@@ -150,13 +150,13 @@ def test_maintenance_scope_runs_pods_only_on_marked_nodes(core_v1, apps_v1, kube
     # No cpu node is marked yet: the DaemonSet has no node to run on.
     _wait_rolled_out(apps_v1, watch_until, namespace, 0)
     try:
-        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [marked], "reason": "preloader scope test"})
+        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [marked], "reason": "preloader scope test"})
         assert not result.get("failed"), result["msg"]
         _wait_rolled_out(apps_v1, watch_until, namespace, 1)
         assert _pod_nodes(core_v1, namespace) == [marked]
         assert core_v1.read_node(marked).metadata.labels[MAINTENANCE_LABEL] == "true"
     finally:
-        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [marked], "state": "absent"})
+        result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [marked], "state": "absent"})
         assert not result.get("failed"), result["msg"]
     # Released: the node no longer matches, and the DaemonSet controller takes its pod away.
     watch_until(apps_v1.list_namespaced_daemon_set, lambda ds: ds.status.desired_number_scheduled == 0, 60,

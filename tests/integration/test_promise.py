@@ -85,7 +85,7 @@ def test_user_pod_created_during_the_window_waits_until_the_node_is_warm_and_rel
     namespace = new_namespace(core_v1, "prewarm-promise")
     try:
         remove_from_real_node(cluster_dir, [test_images[n] for n in ("small", "noshell", "large")])
-        marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "reason": "promise test"})
+        marked = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [real_node], "reason": "promise test"})
         assert not marked.get("failed"), marked["msg"]
 
         name = "user-window"
@@ -108,7 +108,7 @@ def test_user_pod_created_during_the_window_waits_until_the_node_is_warm_and_rel
         assert not core_v1.read_namespaced_pod(name, namespace).spec.node_name, "the user pod was bound to a marked node"
 
         released_at = datetime.now(timezone.utc).replace(microsecond=0)
-        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [real_node], "state": "absent"})
+        released = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [real_node], "state": "absent"})
         assert not released.get("failed"), released["msg"]
 
         pod = watch_until(core_v1.list_namespaced_pod, _all_started, 120, namespace=namespace, field_selector=selector)

@@ -126,7 +126,7 @@ def test_preloader_warmup_and_warm_status_as_operator(operator, core_v1, apps_v1
     ns, images = operator.namespace, [test_images["small"]["ref"], test_images["noshell"]["ref"]]
     base = {"kubeconfig": operator.kubeconfig, "name": DAEMONSET, "namespace": ns}
     try:
-        marked = run_module("node_maintenance", {"kubeconfig": operator.kubeconfig, "names": pool, "reason": "rbac test"})
+        marked = run_module("node_maintenance", {"kubeconfig": operator.kubeconfig, "nodes": pool, "reason": "rbac test"})
         assert not marked.get("failed"), marked["msg"]
         created = run_module("preloader", dict(base, pool=POOL, scope="admitted", node_selector={"pool": POOL}, tolerations=[POOL_TAINT],
                                                images=images, agent_image=test_images["agent"]["ref"]))
@@ -150,7 +150,7 @@ def test_preloader_warmup_and_warm_status_as_operator(operator, core_v1, apps_v1
         deleted = run_module("preloader", dict(base, state="absent"))
         assert not deleted.get("failed") and deleted["changed"], deleted["msg"]
     finally:
-        run_module("node_maintenance", {"kubeconfig": operator.kubeconfig, "names": pool, "state": "absent"})
+        run_module("node_maintenance", {"kubeconfig": operator.kubeconfig, "nodes": pool, "state": "absent"})
         _drop_labels(core_v1, pool, lambda key: key.startswith("preload.prewarm.k8s/"))
 
 
@@ -224,7 +224,7 @@ def test_os_upgrade_playbook_runs_as_operator(operator, core_v1, apps_v1, pool, 
         assert len(summary) == len(pool) and all("released" in line for line in summary), "\n".join(summary)
     finally:
         core_v1.delete_namespace(users, propagation_policy="Background")
-        run_module("node_maintenance", {"kubeconfig": operator.kubeconfig, "names": pool, "state": "absent"})
+        run_module("node_maintenance", {"kubeconfig": operator.kubeconfig, "nodes": pool, "state": "absent"})
         _drop_labels(core_v1, pool, lambda key: key.startswith("preload.prewarm.k8s/") or key == DONE_LABEL)
         for name in pool:
             if core_v1.read_node(name).spec.unschedulable:

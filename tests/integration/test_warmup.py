@@ -48,13 +48,13 @@ def ds_name(namespace):
 @pytest.fixture
 def marked(core_v1, kubeconfig, pool_nodes, ds_name):
     """Mark the pool's nodes; afterwards release what is still marked by these tests and take the admission label off."""
-    result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": pool_nodes, "by": BY, "reason": "warmup it"})
+    result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": pool_nodes, "by": BY, "reason": "warmup it"})
     assert not result.get("failed"), result["msg"]
     yield pool_nodes
     ours = [n.metadata.name for n in core_v1.list_node(label_selector="type=kwok").items
             if BY in ((n.metadata.annotations or {}).get(MAINTENANCE_KEY) or "")]
     if ours:
-        run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": ours, "state": "absent"})
+        run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": ours, "state": "absent"})
     for name in pool_nodes:
         core_v1.patch_node(name, {"metadata": {"labels": {ADMIT_PREFIX + ds_name: None}}})
 

@@ -53,7 +53,7 @@ def delete_namespace(core_v1, name):
 
 def unmark(kubeconfig, core_v1, node):
     """Take whatever a window put on the node off again: maintenance marks, admission and done labels."""
-    result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "names": [node], "state": "absent"})
+    result = run_module("node_maintenance", {"kubeconfig": kubeconfig, "nodes": [node], "state": "absent"})
     assert not result.get("failed"), result["msg"]
     labels = core_v1.read_node(node).metadata.labels
     ours = {k: None for k in labels if k.startswith(ADMIT_LABEL) or k == DONE_LABEL}

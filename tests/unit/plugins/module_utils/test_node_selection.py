@@ -26,7 +26,7 @@ def test_check_node_names_drops_duplicates_keeping_order():
 
 
 def test_check_node_names_rejects_an_invalid_name():
-    with pytest.raises(InvalidInput, match="names: invalid name 'Worker_1'"):
+    with pytest.raises(InvalidInput, match="nodes: invalid name 'Worker_1'"):
         check_node_names(["ok", "Worker_1"])
 
 
@@ -60,7 +60,7 @@ def test_selector_matching_nothing_is_loud_by_default():
 
 
 def test_empty_names_without_selector_is_loud_by_default():
-    with pytest.raises(InvalidInput, match="names: empty list and no label_selector"):
+    with pytest.raises(InvalidInput, match="nodes: empty list and no label_selector"):
         select_nodes([], None, [], None)
 
 

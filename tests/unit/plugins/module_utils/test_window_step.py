@@ -46,7 +46,7 @@ def test_a_host_that_failed_in_the_window_is_no_longer_live_but_one_failed_befor
 def test_a_step_is_one_write_for_the_nodes_that_ran_it_with_our_cordon_until_the_uncordon_step():
     states = [state("b"), state("a"), state("late", start=3)]
     assert step_writes("drained", STEPS, UNCORDON, states) == [
-        {"names": ["a", "b"], "cordon": True, "status": {"step": "drained", "result": "done", "error": None}}]
+        {"nodes": ["a", "b"], "cordon": True, "status": {"step": "drained", "result": "done", "error": None}}]
     assert step_writes("uncordoned", STEPS, UNCORDON, states)[0]["cordon"] is False
     assert step_writes("drained", STEPS, UNCORDON, [state("late", start=3)]) == []
 
@@ -54,9 +54,9 @@ def test_a_step_is_one_write_for_the_nodes_that_ran_it_with_our_cordon_until_the
 def test_the_mark_also_marks_again_the_nodes_resuming_later_keeping_their_status():
     states = [state("new"), state("mid", start=4), state("warm", start=8), state("done", start=len(STEPS))]
     assert step_writes("marked", STEPS, UNCORDON, states) == [
-        {"names": ["new"], "cordon": True, "status": {"step": "marked", "result": "done", "error": None}},
-        {"names": ["mid"], "cordon": True, "status": None},
-        {"names": ["warm"], "cordon": False, "status": None},
+        {"nodes": ["new"], "cordon": True, "status": {"step": "marked", "result": "done", "error": None}},
+        {"nodes": ["mid"], "cordon": True, "status": None},
+        {"nodes": ["warm"], "cordon": False, "status": None},
     ]
 
 
@@ -102,12 +102,13 @@ def test_a_failed_or_warm_step_is_added_from_its_start_with_its_error():
 
 
 def test_each_host_finds_whether_its_node_was_recorded():
-    answers = [{"name": "a", "action": "marked", "error": None, "annotation": {"since": T0}},
-               {"name": "b", "action": "failed", "error": "no such node (deleted since the play read it?)", "annotation": None}]
+    # node_maintenance's `nodes`: per node name.
+    answers = {"a": {"action": "marked", "error": None, "annotation": {"since": T0}},
+               "b": {"action": "failed", "error": "no such node (deleted since the play read it?)", "annotation": None}}
     assert node_outcome("a", answers, None) == (True, None, {"since": T0})
     assert node_outcome("b", answers, None) == (False, "no such node (deleted since the play read it?)", None)
     assert node_outcome("later", answers, None) == (True, None, None)
-    assert node_outcome("a", [], "cannot reach the API") == (False, "cannot reach the API", None)
+    assert node_outcome("a", {}, "cannot reach the API") == (False, "cannot reach the API", None)
 
 
 def test_a_timeline_is_checked_entry_by_entry_and_kept_to_its_latest_entries():

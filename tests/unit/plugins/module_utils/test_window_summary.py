@@ -132,9 +132,9 @@ def _marked(name, status):
 
 
 def test_release_rows_say_what_was_done_where_each_window_was_and_the_warnings():
-    released = [{"name": "web-1", "action": "released", "warnings": []},
-                {"name": "web-2", "action": "released", "warnings": ["the cordon was not ours: left on"]},
-                {"name": "web-3", "action": "unchanged"}]
+    released = {"web-1": {"action": "released", "warnings": []},
+                "web-2": {"action": "released", "warnings": ["the cordon was not ours: left on"]},
+                "web-3": {"action": "unchanged"}}
     marked = [_marked("web-1", {"step": "drained", "result": "failed", "error": "x"}), _marked("web-2", {})]
     rows = release_rows(released, marked, {"web-1": "web", "web-2": "web"}, "2026-12-04T04:00:00Z")
     assert rows == [
@@ -149,7 +149,7 @@ def test_release_rows_say_what_was_done_where_each_window_was_and_the_warnings()
 
 
 def test_a_release_in_check_mode_says_what_it_would_release_and_leaves_the_window_open():
-    released = [{"name": "web-1", "action": "released", "warnings": []}, {"name": "web-2", "action": "unchanged"}]
+    released = {"web-1": {"action": "released", "warnings": []}, "web-2": {"action": "unchanged"}}
     marked = [_marked("web-1", {"step": "ready", "result": "done"})]
     rows = release_rows(released, marked, {"web-1": "web"}, "2026-12-04T04:00:00Z", check_mode=True)
     assert [(r["node"], r["released_at"], r["result"]) for r in rows] == [
@@ -163,14 +163,14 @@ def test_a_release_in_check_mode_says_what_it_would_release_and_leaves_the_windo
 
 def test_a_release_row_says_when_the_annotation_could_not_be_read():
     marked = [{"metadata": {"name": "web-1", "annotations": {"prewarm.k8s/maintenance": "{oops"}}}]
-    row = release_rows([{"name": "web-1", "action": "released"}], marked, {}, "2026-12-04T04:00:00Z")[0]
+    row = release_rows({"web-1": {"action": "released"}}, marked, {}, "2026-12-04T04:00:00Z")[0]
     assert row["result"].startswith("released (its prewarm.k8s/maintenance annotation could not be read: not valid JSON")
     assert row["since"] is None
 
 
 def test_the_release_filter_finds_each_pool_in_the_inventory():
     hostvars = {"web-1": {"prewarm_pool": "web"}, "bastion": {}}
-    rows = release_rows_filter([{"name": "web-1", "action": "released"}, {"name": "db-1", "action": "released"}], [],
+    rows = release_rows_filter({"web-1": {"action": "released"}, "db-1": {"action": "released"}}, [],
                                hostvars, "2026-12-04T04:00:00Z")
     assert [(r["node"], r["pool"]) for r in rows] == [("web-1", "web"), ("db-1", None)]
 
