@@ -20,11 +20,14 @@ description:
   - After a step done, the next one; a failed step is run again; a node not under maintenance starts at the first
     step, or, when O(skip_upgraded) and it is already upgraded (the done label, or the kernel and OS image
     expected), has nothing to do (C(start) is the number of steps).
-  - A node whose annotation cannot be read fails, naming the node and the problem.
+  - A node whose annotation cannot be read fails, naming the node and the problem; so does a node that is not in
+    the cluster (an empty list of resources).
 options:
   _input:
-    description: The Node object (a dict, as M(kubernetes.core.k8s_info) returns it).
-    type: dict
+    description:
+      - The Node object (a dict), or the C(resources) list M(kubernetes.core.k8s_info) returned for one node name
+        (an empty list when there is no such node).
+    type: raw
     required: true
   steps:
     description: The window's steps, in order.
@@ -35,12 +38,15 @@ options:
     description: Whether a node already upgraded has nothing to do.
     type: bool
     default: true
+  name:
+    description: The node's name, for the message when O(_input) is an empty list.
+    type: str
 """
 
 EXAMPLES = r"""
 - name: Note the step this node starts at
   ansible.builtin.set_fact:
-    resume: "{{ node.resources[0] | prewarm.k8s.window_resume(steps, done_label=done_label) }}"
+    resume: "{{ node.resources | prewarm.k8s.window_resume(steps, done_label=done_label, name=node_name) }}"
 """
 
 RETURN = r"""
@@ -50,12 +56,12 @@ _value:
   type: dict
 """
 
-# An unreadable annotation raises InvalidInput: Ansible reports "The filter plugin 'prewarm.k8s.window_resume' failed: <why>".
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_state import resume_point
+# An unreadable annotation or a missing node raises InvalidInput: Ansible reports "The filter plugin 'prewarm.k8s.window_resume' failed: <why>".
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_state import resume_point, the_node
 
 
-def window_resume(node, steps, skip_upgraded=True, done_label=None, kernel_version=None, os_image=None):
-    return resume_point(node, list(steps), skip_upgraded, done_label, kernel_version, os_image)
+def window_resume(node, steps, skip_upgraded=True, done_label=None, kernel_version=None, os_image=None, name=None):
+    return resume_point(the_node(node, name), list(steps), skip_upgraded, done_label, kernel_version, os_image)
 
 
 class FilterModule(object):

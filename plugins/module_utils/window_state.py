@@ -65,6 +65,18 @@ def resume_index(steps, status):
     return steps.index(step) + (1 if status.get("result") == "done" else 0)
 
 
+def the_node(found, name=None):
+    """The Node object out of a Node or the resources a read of one node name returned; no node fails, naming it."""
+    if isinstance(found, dict):
+        return found
+    found = list(found or [])
+    if len(found) != 1:
+        raise InvalidInput("there is no node %r in the cluster (set prewarm_node_name to the node's Kubernetes name); "
+                           "nothing was changed on it" % (name or "?") if not found else
+                           "%d nodes were read for the name %r, expected one" % (len(found), name or "?"))
+    return found[0]
+
+
 def resume_point(node, steps, skip_upgraded=True, done_label=None, kernel_version=None, os_image=None):
     """Where the window of `node` starts: {start, since, already_upgraded}.
 

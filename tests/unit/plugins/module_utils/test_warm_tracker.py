@@ -133,11 +133,12 @@ def test_relist_replaces_what_was_known():
 
 def test_a_thousand_nodes_and_a_burst_of_events_evaluate_fast():
     names = ["node-%04d" % index for index in range(1000)]
-    started = time.monotonic()
+    # CPU time of this process: other work on the machine (a test cluster, a build) does not count.
+    started = time.process_time()
     tracked = tracker(names, [node(name) for name in names], [pod(name, warm=False) for name in names])
     for name in names:
         tracked.apply(PODS, "MODIFIED", pod(name))
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert tracked.all_warm is True
     assert len(tracked.warm()) == 1000
     assert elapsed < 1.0

@@ -139,3 +139,22 @@ def test_the_plan_covers_every_node_of_every_pool_in_order():
     wanted = [("web-1", "web", False), ("web-2", "web", True), ("batch-1", "batch", True)]
     assert [(r["node"], r["pool"], r["warm"]) for r in rows] == wanted
     assert rows == reconcile_plan([(r["item"], r["resources"]) for r in listed], ["web-2"], FINISHABLE)
+
+
+# ---------------------------------------------------------------- the node read by name
+
+def test_the_filter_takes_what_a_read_by_name_returned():
+    listed = [_node(record=_record("drained", "done"))]
+    assert window_resume(listed, STEPS, name="web-1")["start"] == STEPS.index("upgraded")
+
+
+def test_a_name_no_node_answers_fails_naming_the_node_before_anything_changed():
+    with pytest.raises(InvalidInput) as exc:
+        window_resume([], STEPS, name="web-404")
+    assert "there is no node 'web-404' in the cluster" in exc.value.msg
+    assert "prewarm_node_name" in exc.value.msg and "nothing was changed" in exc.value.msg
+
+
+def test_two_nodes_for_one_name_are_refused():
+    with pytest.raises(InvalidInput, match="2 nodes were read for the name 'web-1'"):
+        window_resume([_node(), _node()], STEPS, name="web-1")
