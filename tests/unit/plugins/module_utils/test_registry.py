@@ -119,16 +119,25 @@ class RegistryHandler(BaseHTTPRequestHandler):
                                     "headers": dict((k.lower(), v) for k, v in self.headers.items())})
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        self._in_flight = True
         try:
             if url.path == "/token":
                 self._token(url)
             else:
                 self._manifest(url.path, head)
         finally:
-            with server.lock:
-                server.in_flight -= 1
+            self._answered()
+
+    def _answered(self):
+        # Counted out before the answer is written: once the client has it, it may send its next request before this
+        # thread gets to run again, and that request must not count as one more in flight.
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
+            with self.server.lock:
+                self.server.in_flight -= 1
 
     def _send(self, status, body=b"", headers=None, head=False):
+        self._answered()
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
