@@ -6,7 +6,8 @@ tests/bench/summary/summary.yml on it: a first play leaves on each host, with se
 the facts the role leaves (node_upgrade_state, node_upgrade_timeline, node_upgrade_report), then the Summary play
 runs the playbook's own tasks (playbooks/tasks/os_upgrade_summary.yml: the per-node summary, the HTML report,
 set_stats, the report's path, and the run failed when a node failed). A callback (tests/bench/summary/callback_plugins)
-times each play and task; the figure is the Summary play's wall time, from its start to the end of the run.
+times each play and task; the figures are the Summary play's wall time, from its start to the end of the run, and
+its CPU time (ansible-playbook's and its workers'), which a machine busy with other work changes much less.
 
   python tests/bench/summary_bench.py                          # 5,000 hosts, scenario failures, one run
   python tests/bench/summary_bench.py --hosts 5000 --runs 3 --scenario released --scenario unreached --check
@@ -77,12 +78,13 @@ def run(workdir, inventory_path, scenario, check, forks, label):
     total = time.time() - started
     with open(times, encoding="utf-8") as stream:
         timed = json.load(stream)
-    plays = dict((play["play"], play["seconds"]) for play in timed["plays"])
+    plays = dict((play["play"], play) for play in timed["plays"])
     if SUMMARY_PLAY not in plays:
         raise SystemExit("%s: no Summary play in the run (exit %d); see %s" % (label, proc.returncode, output))
-    return {"summary_seconds": plays[SUMMARY_PLAY], "setup_seconds": sum(s for p, s in plays.items() if p != SUMMARY_PLAY),
-            "total_seconds": total, "rc": proc.returncode,
-            "tasks": [(task["task"], task["seconds"]) for task in timed["tasks"] if task["play"] == SUMMARY_PLAY]}
+    return {"summary_seconds": plays[SUMMARY_PLAY]["seconds"], "summary_cpu_seconds": plays[SUMMARY_PLAY]["cpu_seconds"],
+            "setup_seconds": sum(play["seconds"] for name, play in plays.items() if name != SUMMARY_PLAY),
+            "total_seconds": total, "rc": proc.returncode, "load_average": os.getloadavg()[0],
+            "tasks": [(task["task"], task["seconds"], task["cpu_seconds"]) for task in timed["tasks"] if task["play"] == SUMMARY_PLAY]}
 
 
 def main():
@@ -108,10 +110,11 @@ def main():
                 result = run(workdir, inventory_path, scenario, args.check, args.forks, label)
                 result.update(scenario=scenario, check=args.check, hosts=args.hosts, run=number + 1)
                 results.append(result)
-                print("%-22s Summary play %6.2f s (setup %6.1f s, exit %d)" % (label, result["summary_seconds"],
-                                                                               result["setup_seconds"], result["rc"]), flush=True)
-                for task, seconds in result["tasks"]:
-                    print("    %6.2f s  %s" % (seconds, task))
+                print("%-22s Summary play %6.2f s wall, %6.2f s CPU (setup %.0f s, exit %d, load average %.1f)"
+                      % (label, result["summary_seconds"], result["summary_cpu_seconds"], result["setup_seconds"], result["rc"],
+                         result["load_average"]), flush=True)
+                for task, seconds, cpu_seconds in result["tasks"]:
+                    print("    %6.2f s wall %6.2f s CPU  %s" % (seconds, cpu_seconds, task), flush=True)
         if args.json:
             with open(args.json, "w", encoding="utf-8") as out:
                 json.dump(results, out, indent=1)
