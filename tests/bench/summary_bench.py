@@ -29,7 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-from run_ansible import ansible_env  # noqa: E402  pylint: disable=wrong-import-position
+from run_ansible import ansible_env  # pylint: disable=wrong-import-position
 
 PLAYBOOK = os.path.join(HERE, "summary", "summary.yml")
 CALLBACKS = os.path.join(HERE, "summary", "callback_plugins")
@@ -88,7 +88,7 @@ def run(workdir, inventory_path, scenario, check, forks, label):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--hosts", type=int, default=5000)
     parser.add_argument("--scenario", action="append", choices=("failures", "released", "unreached"))
     parser.add_argument("--check", action="store_true", help="check runs (ansible-playbook --check)")

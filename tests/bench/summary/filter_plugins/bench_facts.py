@@ -18,7 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "unit", "plugins", "module_utils"))
-from window_report_runs import at, row_for, timeline  # noqa: E402  pylint: disable=wrong-import-position
+from window_report_runs import at, row_for, timeline  # pylint: disable=wrong-import-position
 
 IMAGES = ["registry.example.com/team/model-server:4.2", "registry.example.com/team/sidecar:1.9",
           "registry.example.com/team/tokenizer:0.7"]
