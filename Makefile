@@ -15,7 +15,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(PREWARM_CACHE)/checkouts/$(CHECKOUT_ID)
 # One per checkout too: checkouts building at the same time never overwrite each other's tarball.
 BUILD_DIR ?= $(PREWARM_CACHE)/build/$(CHECKOUT_ID)
 
-.PHONY: deps test unit sanity lint build release-build import-check integration demo bench bench-smoke test-oldest ee ee-smoke test-ee
+.PHONY: deps test unit sanity lint build release-build import-check integration demo bench bench-smoke bench-summary test-oldest ee ee-smoke test-ee
 
 deps:
 	@tests/tools/venv.sh >/dev/null
@@ -85,6 +85,11 @@ bench: deps cluster-up
 
 bench-smoke: deps cluster-up
 	PREWARM_BENCH_POOL=bench-smoke $(PY) tests/bench/bench.py --sizes 20 --max-pulling 5 --smoke
+
+# The os_upgrade playbook's Summary play over 5,000 synthetic node hosts, without a cluster
+# (tests/bench/summary_bench.py, docs/benchmarks.md); about two minutes a run, most of it setting the facts up.
+bench-summary: deps
+	$(PY) tests/bench/summary_bench.py --hosts 5000 --scenario failures --scenario released --scenario unreached
 
 # The execution environment of execution-environment.yml, built on this machine without a container
 # registry or Galaxy (tests/ee/build-ee.sh: podman, a Debian base image made with mmdebstrap,

@@ -14,15 +14,18 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import build_report
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.host_facts import upgrade_report_input
 from ansible_collections.prewarm.k8s.plugins.plugin_utils.report_file import check_inputs, default_path, same_content, write_atomically
 
 ARGUMENT_SPEC = {
     "playbook": {"type": "str", "required": True},
-    "rows": {"type": "list", "elements": "dict", "required": True},
+    "rows": {"type": "list", "elements": "dict"},
+    "group": {"type": "str"},
     "timelines": {"type": "dict"},
     "states": {"type": "dict"},
     "steps": {"type": "list", "elements": "str", "default": []},
     "path": {"type": "str"},
+    "stats_key": {"type": "str"},
 }
 
 
@@ -35,7 +38,13 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_one_of=[["rows", "group"]],
+                                                  mutually_exclusive=[["rows", "group"], ["timelines", "group"]])
+        if args["group"] is not None:
+            # Read here, not passed in: thousands of rows and timelines as task arguments take seconds to template, and
+            # even thousands of host names take a tenth of a second to validate.
+            hosts = (task_vars.get("groups") or {}).get(args["group"]) or []
+            args["rows"], args["timelines"] = upgrade_report_input(task_vars["hostvars"], hosts)
         problem = check_inputs(args)
         if problem:
             raise AnsibleActionFail("window_report: " + problem)
@@ -56,4 +65,7 @@ class ActionModule(ActionBase):
         result.update(changed=changed, path=summary["path"], summary=summary,
                       msg="report of %d node(s) written to %s%s" % (len(summary["nodes"]), summary["path"],
                                                                     " (check mode: the run changed nothing)" if check_mode else ""))
+        if args["stats_key"]:
+            # What ansible.builtin.set_stats returns, without a task of its own that templates the summary again.
+            result["ansible_stats"] = {"data": {args["stats_key"]: summary}, "per_host": False, "aggregate": True}
         return result

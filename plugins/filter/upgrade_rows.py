@@ -13,33 +13,20 @@ version_added: 0.1.0
 author: prewarm.k8s maintainers (@prewarm-k8s)
 description:
   - For each node host, its C(node_upgrade_report) (what the node_upgrade role reports); a host no batch reached
-    (the run stopped after too many failures) gets a row saying so, with its node name and pool.
-options:
-  _input:
-    description: The node hosts, in the run's order.
-    type: list
-    elements: str
-    required: true
-  hostvars:
-    description: The inventory's C(hostvars).
-    type: raw
-    required: true
-  check_mode:
-    description:
-      - The run was in check mode - a node that did not fail says which steps the run would take it through (from
-        the step its C(node_upgrade_state) starts at) and what its warm-up would do.
-    type: bool
-    default: false
-  steps:
-    description: The node_upgrade role's steps, in order (its C(node_upgrade_steps)); required with O(check_mode).
-    type: list
-    elements: str
+    (the run stopped after too many failures) gets a row saying so, with its node name and pool (from its
+    C(node_upgrade_state), which the role's preflight leaves on every host, else from its C(prewarm_node_name) and
+    C(prewarm_pool)).
+extends_documentation_fragment:
+  - prewarm.k8s.upgrade_hosts
+  - prewarm.k8s.upgrade_hosts.check_mode
 """
 
 EXAMPLES = r"""
-- name: Print the per-node summary
-  ansible.builtin.debug:
-    msg: "{{ groups['os_upgrade_targets'] | prewarm.k8s.upgrade_rows(hostvars) | prewarm.k8s.window_summary }}"
+# The per-node summary itself: prewarm.k8s.upgrade_summary, which does not hand thousands of rows to another filter.
+- name: Note the rows of the nodes that failed
+  ansible.builtin.set_fact:
+    failed_rows: "{{ groups['os_upgrade_targets'] | prewarm.k8s.upgrade_rows(hostvars) | selectattr('failed', 'defined') | list }}"
+  run_once: true
 """
 
 RETURN = r"""
@@ -49,7 +36,13 @@ _value:
   elements: dict
 """
 
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import upgrade_rows
+from ansible_collections.prewarm.k8s.plugins.module_utils import window_summary
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.host_facts import upgrade_facts
+
+
+def upgrade_rows(hosts, hostvars, check_mode=False, steps=None):
+    hosts = list(hosts)
+    return window_summary.upgrade_rows(hosts, upgrade_facts(hostvars, hosts), check_mode, steps)
 
 
 class FilterModule(object):

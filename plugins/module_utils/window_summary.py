@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.constants import MAINTENANCE_ANNOTATION
@@ -204,23 +205,69 @@ def would_run(steps, start, warmth):
     return "%s (%s); %s" % (where, ", ".join(steps[start:]), would_warm(warmth))
 
 
+# What the node_upgrade role leaves on each node host (set_fact), all that os_upgrade's summary, report and failure read.
+UPGRADE_FACTS = ("node_upgrade_report", "node_upgrade_state", "node_upgrade_timeline")
+
+
+def named_by_inventory(facts):
+    """Whether a host's row names its node and pool from the inventory: no report, and no node_upgrade_state naming its node.
+
+    preflight.yml leaves node_upgrade_state (the node's name and pool) on every host before the first batch, so a host
+    no batch reached is named as the role named it; a host the role left nothing on, by its prewarm_node_name (else the
+    host's name) and prewarm_pool.
+    """
+    state = facts.get("node_upgrade_state")
+    return facts.get("node_upgrade_report") is None and not (isinstance(state, Mapping) and "node" in state)
+
+
 def upgrade_rows(hosts, hostvars, check_mode=False, steps=None):
     """os_upgrade's rows: each node host's node_upgrade_report, or, for a host no batch reached, that it was not.
 
-    In check mode a node that did not fail says what the run would do with it (would_run, from its
-    node_upgrade_state.start among `steps` and the warm-up fields of its report).
+    hostvars: per host, a mapping with its UPGRADE_FACTS (hostvars itself will do), and its prewarm_node_name and
+    prewarm_pool when named_by_inventory(). In check mode a node that did not fail says what the run would do with it
+    (would_run, from its node_upgrade_state.start among `steps` and the warm-up fields of its report).
     """
     rows = []
     for host in hosts:
         facts = hostvars[host]
         report = facts.get("node_upgrade_report")
         if report is None:
-            report = {"node": facts.get("prewarm_node_name") or host, "pool": facts.get("prewarm_pool"), "result": NOT_REACHED}
+            if named_by_inventory(facts):
+                node, pool = facts.get("prewarm_node_name") or host, facts.get("prewarm_pool")
+            else:
+                node, pool = facts["node_upgrade_state"]["node"], facts["node_upgrade_state"].get("pool")
+            report = {"node": node, "pool": pool, "result": NOT_REACHED}
         elif check_mode and not report.get("failed"):
             warmth = report if "warm" in report else None
             report = dict(report, result=would_run(list(steps), facts["node_upgrade_state"]["start"], warmth))
         rows.append(report)
     return rows
+
+
+def upgrade_timelines(hosts, hostvars):
+    """{node: its node_upgrade_timeline} of the hosts that have one, the node named by the host's node_upgrade_state."""
+    timelines = {}
+    for host in hosts:
+        facts = hostvars[host]
+        if "node_upgrade_timeline" in facts:
+            timelines[(facts.get("node_upgrade_state") or {}).get("node", host)] = facts["node_upgrade_timeline"]
+    return timelines
+
+
+def upgrade_outcome(hosts, hostvars):
+    """How the run went: {failed: the node_upgrade_report of each node that failed, in host order; reached: how many
+    hosts have a report; unreached: the hosts without one (no batch reached them)}."""
+    failed, reached, unreached = [], 0, []
+    for host in hosts:
+        facts = hostvars[host]
+        if "node_upgrade_report" not in facts:
+            unreached.append(host)
+            continue
+        reached += 1
+        report = facts["node_upgrade_report"]
+        if isinstance(report, Mapping) and "failed" in report:
+            failed.append(report)
+    return {"failed": failed, "reached": reached, "unreached": unreached}
 
 
 def warm_rows(warmup, pool, check_mode=False, nodes=None):

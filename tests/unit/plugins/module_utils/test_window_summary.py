@@ -19,8 +19,9 @@ from ansible_collections.prewarm.k8s.plugins.filter.upgrade_rows import upgrade_
 from ansible_collections.prewarm.k8s.plugins.filter.warm_rows import warm_rows as warm_rows_filter
 from ansible_collections.prewarm.k8s.plugins.filter.window_summary import window_summary
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
-from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import (format_between, format_seconds, release_rows,
-                                                                                 summary_lines, would_run, would_warm)
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import (format_between, format_seconds, named_by_inventory,
+                                                                                 release_rows, summary_lines, upgrade_outcome, upgrade_rows,
+                                                                                 upgrade_timelines, would_run, would_warm)
 
 NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -184,6 +185,39 @@ def test_upgrade_rows_are_the_reports_and_say_which_hosts_no_batch_reached():
     assert upgrade_rows_filter(["web-1", "h2", "web-3"], hostvars) == [
         report, {"node": "web-2", "pool": "web", "result": "not reached: still as it was"},
         {"node": "web-3", "pool": "web", "result": "not reached: still as it was"}]
+
+
+def test_a_host_no_batch_reached_is_named_as_the_role_named_it_before_the_first_batch():
+    # preflight.yml left node_upgrade_state on every host: its node and pool, even where the inventory says otherwise.
+    hostvars = {"h1": {"node_upgrade_state": {"node": "web-1", "pool": "web", "start": 0}, "prewarm_node_name": "other"},
+                "h2": {"node_upgrade_report": None, "node_upgrade_state": {"node": "web-2", "pool": "web"}},
+                "h3": {"node_upgrade_state": {"start": 0}, "prewarm_node_name": "web-3", "prewarm_pool": "web"}}
+    assert upgrade_rows(["h1", "h2", "h3"], hostvars) == [
+        {"node": "web-1", "pool": "web", "result": "not reached: still as it was"},
+        {"node": "web-2", "pool": "web", "result": "not reached: still as it was"},
+        {"node": "web-3", "pool": "web", "result": "not reached: still as it was"}]
+    assert [named_by_inventory(hostvars[host]) for host in ("h1", "h2", "h3")] == [False, False, True]
+    assert not named_by_inventory({"node_upgrade_report": {"node": "web-4"}})
+
+
+def test_the_timelines_are_the_hosts_that_have_one_by_node_name():
+    steps = [{"step": "marked", "start": "2026-12-04T10:00:00Z", "end": "2026-12-04T10:00:02Z", "result": "done", "error": None}]
+    hostvars = {"h1": {"node_upgrade_state": {"node": "web-1"}, "node_upgrade_timeline": steps},
+                "h2": {"node_upgrade_state": {"node": "web-2"}},
+                "h3": {"node_upgrade_state": {"node": "web-3"}, "node_upgrade_timeline": []},
+                "h4": {"node_upgrade_timeline": None}}
+    assert upgrade_timelines(["h1", "h2", "h3", "h4"], hostvars) == {"web-1": steps, "web-3": [], "h4": None}
+    assert upgrade_timelines([], hostvars) == {}
+
+
+def test_the_outcome_lists_the_failed_reports_in_host_order_and_the_hosts_no_batch_reached():
+    failed = {"node": "web-3", "result": "failed at drained: budget", "failed": True}
+    hostvars = {"h1": {"node_upgrade_report": {"node": "web-1", "result": "released"}}, "h2": {"node_upgrade_state": {"node": "web-2"}},
+                "h3": {"node_upgrade_report": failed}, "h4": {"node_upgrade_report": {"node": "web-4", "failed": False}},
+                "h5": {"node_upgrade_report": None}}
+    assert upgrade_outcome(["h3", "h1", "h2", "h4", "h5"], hostvars) == {
+        "failed": [failed, {"node": "web-4", "failed": False}], "reached": 4, "unreached": ["h2"]}
+    assert upgrade_outcome([], hostvars) == {"failed": [], "reached": 0, "unreached": []}
 
 
 def test_warm_rows_say_released_warm_refused_or_cold_with_why():
