@@ -18,5 +18,8 @@ if missing or found["prewarm.k8s"] != version:
     sys.exit("ee smoke: the image holds %s; wanted prewarm.k8s %s and kubernetes.core" % (found, version))
 print("ee smoke: prewarm.k8s %s, kubernetes.core %s" % (found["prewarm.k8s"], found["kubernetes.core"]))
 PY
-in_image ansible-doc prewarm.k8s.warmup | grep -q "max_pulling" || { echo "ee smoke: ansible-doc prewarm.k8s.warmup shows no max_pulling" >&2; exit 1; }
+# Read whole before it is searched: `grep -q` stops reading at the first match, and podman, still writing, then fails
+# on the closed pipe (pipefail makes that the pipeline's status).
+doc=$(in_image ansible-doc prewarm.k8s.warmup)
+grep -q "max_pulling" <<<"$doc" || { echo "ee smoke: ansible-doc prewarm.k8s.warmup shows no max_pulling" >&2; exit 1; }
 in_image python3 -c 'import kubernetes; print("ee smoke: kubernetes client", kubernetes.__version__)'
