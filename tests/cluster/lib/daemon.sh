@@ -59,6 +59,20 @@ restart_if_changed() {
   echo "$stamp" >"$f"
 }
 
+# wait_threads_gone PID: a multi-threaded process whose main thread has exited shows as a zombie
+# (daemon_pid: not running) while its other threads still hold its open files - a listening
+# socket among them - until they have exited too. Wait for that (at most 10 s), so a new
+# instance can bind the same port.
+wait_threads_gone() {
+  local pid=$1 i threads
+  for ((i = 0; i < 100; i++)); do
+    threads=(/proc/"$pid"/task/*)
+    [[ -e ${threads[0]} && ${#threads[@]} -gt 1 ]] || return 0
+    sleep 0.1
+  done
+  log "pid $pid: ${#threads[@]} threads still there 10s after its main thread exited"
+}
+
 stop_daemon() { # NAME [SECONDS] ; SIGTERM, then SIGKILL after SECONDS (default 20)
   local name=$1 timeout=${2:-20} pid i
   if pid=$(daemon_pid "$name"); then
@@ -72,6 +86,7 @@ stop_daemon() { # NAME [SECONDS] ; SIGTERM, then SIGKILL after SECONDS (default 
       kill -KILL "$pid" 2>/dev/null || true
       while daemon_pid "$name" >/dev/null; do sleep 0.1; done
     fi
+    wait_threads_gone "$pid"
     log "stopped $name (pid $pid)"
   fi
   rm -f "$RUN_DIR/$name.pid" "$RUN_DIR/$name.stamp"

@@ -4,7 +4,23 @@
 # $KUBELET_DIR/config.yaml and drop-ins in $KUBELET_DIR/config.d (later files win).
 KUBELET_DIR=$CLUSTER_DIR/kubelet
 
+# wait_port_free PORT SECONDS: until nothing listens on PORT. A kubelet started while its port is
+# still held exits at once ("bind: address already in use"); if the port stays held, say who holds it.
+wait_port_free() {
+  local port=$1 deadline=$((SECONDS + $2))
+  while [[ -n $(ss -Hltn "sport = :$port") ]]; do
+    if ((SECONDS >= deadline)); then
+      log "port $port is still held after $2s:"
+      ss -Hltnp "sport = :$port" >&2
+      die "cannot start the kubelet: port $port is in use"
+    fi
+    sleep 0.1
+  done
+}
+
 start_kubelet() {
+  daemon_pid kubelet >/dev/null && return 0
+  wait_port_free 10250 30
   start_daemon kubelet "$BIN_DIR/kubelet" \
     --config="$KUBELET_DIR/config.yaml" \
     --config-dir="$KUBELET_DIR/config.d" \
