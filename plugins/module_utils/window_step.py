@@ -197,3 +197,49 @@ def node_outcome(node, answers, failure):
     if answer["action"] == FAILED:
         return False, answer.get("error") or "could not be recorded", None
     return True, None, answer.get("annotation")
+
+
+def check_ready_result(ready):
+    """The wait's result as window_step's `ready` takes it (node_wait's registered result); a bad one raises InvalidInput."""
+    if ready is not None and not isinstance(ready, dict):
+        raise InvalidInput("ready must be node_wait's registered result (a dict), got %r" % (ready,))
+    return ready
+
+
+def not_back(index, states, ready):
+    """{node: why} of the nodes that ran the step at `index` (their window started at it or before) and that the
+    batch's wait (`ready`, node_wait's result) did not find back as expected. None: no wait to read, nobody fails.
+
+    A wait skipped because no node needed it names nobody that ran the step; a node the wait has no result for
+    (missing from `matched`) fails with the wait's own message.
+    """
+    if ready is None:
+        return {}
+    matched = set(ready.get("matched") or [])
+    per_node = ready.get("nodes") or {}
+    return dict((state["node"], (per_node.get(state["node"]) or {}).get("message") or ready.get("msg")
+                 or "not back as expected (no result from the wait)")
+                for state in states if state["start"] <= index and state["node"] not in matched)
+
+
+def check_done_label(label):
+    """The done label window_step takes: None, or {key, value}; a bad one raises InvalidInput naming it."""
+    if label is None:
+        return None
+    if not isinstance(label, dict) or not isinstance(label.get("key"), str) or not label["key"] or label.get("value") is None:
+        raise InvalidInput("done_label must be a dict with a non-empty key and a value, got %r" % (label,))
+    return {"key": label["key"], "value": str(label["value"])}
+
+
+def done_label_patches(label, nodes):
+    """The Node patches that put the done `label` on `nodes` (sorted), for kubernetes.core.k8s state=patched."""
+    return [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {label["key"]: label["value"]}}}
+            for name in sorted(nodes)]
+
+
+def recorded_nodes(index, states, answers, failure):
+    """The nodes that ran the step at `index` and were recorded (the write named them and did not fail them)."""
+    if failure:
+        return []
+    return sorted(state["node"] for state in states
+                  if state["start"] <= index and state["node"] in answers and answers[state["node"]]["action"] != FAILED)

@@ -62,6 +62,17 @@ options:
   reason:
     description: Why the nodes are under maintenance, recorded when they are marked.
     type: str
+  ready:
+    description:
+      - For the step that waits for the nodes to be back - the batch's M(prewarm.k8s.node_wait) result (registered, run
+        once). A node that ran the step and is not in its C(matched) is left out of the write and its host fails with
+        the wait's message for it; the other nodes are recorded.
+    type: dict
+  done_label:
+    description:
+      - A label (C(key), C(value)) put on the nodes recorded by this step, in one M(kubernetes.core.k8s) patch after
+        the write; it stays after the release. If it cannot be set, every host of the batch fails with that error.
+    type: dict
   workers:
     description: How many nodes are patched at the same time.
     type: int
@@ -84,6 +95,15 @@ EXAMPLES = r"""
     steps: [marked, drained, upgraded]
     uncordon_index: 3
   delegate_to: localhost
+
+- name: Record that the nodes are back, failing those the wait did not find, and label them as upgraded
+  prewarm.k8s.window_step:
+    step: ready
+    steps: [marked, drained, upgraded, rebooted, ready, warm]
+    uncordon_index: 5
+    ready: "{{ waited }}"
+    done_label: {key: example.com/os-upgraded, value: "2026-12"}
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -97,7 +117,9 @@ recorded:
   returned: always
   type: bool
 writes:
-  description: The nodes of each write and what M(prewarm.k8s.node_maintenance) answered (its C(msg) and C(summary)); on the host that wrote only.
+  description:
+    - The nodes of each write and what M(prewarm.k8s.node_maintenance) answered (its C(msg) and C(summary)); on the host
+      that wrote only. The done label's patch is one more entry, with its C(done_label) (C(key=value)).
   returned: on the host that wrote
   type: list
   elements: dict

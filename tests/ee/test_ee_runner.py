@@ -220,10 +220,11 @@ def test_os_upgrade_runs_in_the_execution_environment_as_awx_runs_it(image, admi
         assert report.get("playbook") == "os_upgrade" and set(report.get("nodes") or {}) == set(nodes), artifact
         assert not report.get("failed") and report.get("path"), artifact
 
-        # Each node labelled done by this run (the role's one labelling task per batch)...
-        labelled = [json.dumps(e["event_data"]["res"]) for e in stored
-                    if e["event"] == "runner_on_ok" and e["event_data"]["task"] == "Label the nodes that are back from their upgrade"]
-        assert all(done_value in res for res in labelled)
+        # Each node labelled done by this run (once per batch, by the host that wrote the ready step's record)...
+        labelled = [json.dumps(e["event_data"]["res"]["writes"]) for e in stored
+                    if e["event"] == "runner_on_ok" and "writes" in e["event_data"]["res"]
+                    and e["event_data"]["task"] == "Record the step ready and label the nodes back from their upgrade"]
+        assert labelled and all(done_value in res for res in labelled)
         assert {name for name in nodes if any('"%s"' % name in res for res in labelled)} == set(nodes)
         # ... and released: this run's mark is off every node; a node nobody marked since has no taint or cordon left.
         for name in nodes:

@@ -7,6 +7,8 @@
   upgrade step or its warm wait: the run goes on with the other nodes, releases them, and its exit code and message
   name the node that went away; no traceback.
 - node_maintenance, warmup and warm_status given a node that does not exist: a clear error naming it, before any change.
+- A node that comes back, but not as the inventory expects (another kernel): it alone fails at the ready step with the
+  wait's message and stays marked without the done label; the others get the label and are released.
 """
 import threading
 import time
@@ -323,3 +325,32 @@ def test_a_drain_a_budget_never_allows_fails_that_node_alone_naming_the_budget(c
         assert node.spec.unschedulable and our_taint(node), "the held node must stay marked and cordoned"
         assert _released(core_v1, other)
         print("\n[faults] drain held by a budget: " + record["status"]["error"][:400])
+
+
+DONE_LABEL = ("demo.prewarm.k8s/os-upgrade", "done")  # tests/demo/vars.yml's node_upgrade_done_label
+KWOK_KERNEL = "kwok-0.8.0"  # what kwok's nodes report as their kernel
+
+
+def test_a_node_back_with_another_kernel_fails_alone_at_ready_and_gets_no_done_label(core_v1, test_images):
+    # Every node is expected back on kwok's kernel; one reports another (kwok keeps what its status was patched to).
+    # The nodes already on it are upgraded all the same (node_upgrade_skip_upgraded off).
+    with os_upgrade_window(core_v1, test_images, count=3, node_upgrade_ready_timeout=10, node_upgrade_skip_upgraded=False,
+                           node_upgrade_kernel_version=KWOK_KERNEL) as window:
+        odd = window["names"][1]
+        core_v1.patch_node_status(odd, {"status": {"nodeInfo": {"kernelVersion": "6.1.0-odd"}}})
+        open_gate(window)
+        code, output = finish(start_os_upgrade(window["tmp"], window["inventory"], window["extra"], "kernel"), 300)
+        _no_traceback(output)
+        assert code == 2, "exit %s:\n%s" % (code, output[-4000:])
+        failure = [line for line in output.splitlines() if "node(s) failed and stay under maintenance" in line]
+        assert failure and odd in failure[0] and "failed at ready" in failure[0], output[-4000:]
+        node = core_v1.read_node(odd)
+        record = record_of(node)
+        assert (record["status"]["step"], record["status"]["result"]) == ("ready", "failed"), record
+        assert "kernel is '6.1.0-odd', expected '%s'" % KWOK_KERNEL in record["status"]["error"], record
+        assert our_taint(node) and (node.metadata.labels or {}).get(DONE_LABEL[0]) is None
+        for name in window["names"]:
+            if name != odd:
+                assert _released(core_v1, name), name
+                assert (core_v1.read_node(name).metadata.labels or {}).get(DONE_LABEL[0]) == DONE_LABEL[1], name
+        print("\n[faults] node back with another kernel: " + record["status"]["error"][:300])

@@ -20,8 +20,9 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidI
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import parse_record, serialise_record
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
-    MAX_ENTRIES, advance, check_step_options, check_timeline, ended_timeline, is_live, node_outcome, progress,
-    recorded_timelines, resumed_timeline, step_writes, stored_timeline, timeline_entry)
+    MAX_ENTRIES, advance, check_done_label, check_ready_result, check_step_options, check_timeline, done_label_patches,
+    ended_timeline, is_live, node_outcome, not_back, progress, recorded_nodes, recorded_timelines, resumed_timeline,
+    step_writes, stored_timeline, timeline_entry)
 
 STEPS = ["marked", "drained", "upgraded", "rebooted", "ready", "image_gc", "pruned", "uncordoned", "warm"]
 UNCORDON = 7
@@ -184,3 +185,48 @@ def test_window_step_refuses_bad_options_naming_the_value(options, message):
 
 def test_window_step_takes_the_uncordon_index_as_text_too():
     assert check_step_options("drained", STEPS, "7") == ("drained", STEPS, 7)
+
+
+READY = STEPS.index("ready")
+
+
+def test_the_nodes_the_wait_did_not_find_back_fail_with_its_message_and_the_others_do_not():
+    states = [state("a"), state("b", start=2), state("c"), state("later", start=READY + 1)]
+    waited = {"matched": ["a"], "nodes": {"a": {"message": "ready"}, "b": {"message": "b: kernel 6.1, expected 6.8"}},
+              "msg": "1 of 3 nodes not back"}
+    # c has no per-node result: the wait's own message; a node resuming after the step is not the wait's.
+    assert not_back(READY, states, waited) == {"b": "b: kernel 6.1, expected 6.8", "c": "1 of 3 nodes not back"}
+    assert not_back(READY, [state("c")], {"matched": []}) == {"c": "not back as expected (no result from the wait)"}
+
+
+def test_without_a_wait_or_with_a_skipped_one_nobody_fails_for_it():
+    assert not_back(READY, [state("a")], None) == {}
+    # Skipped because no node of the batch needed it: every node resumes after the step.
+    assert not_back(READY, [state("a", start=READY + 2)], {"skipped": True, "changed": False}) == {}
+
+
+def test_the_done_label_goes_on_the_recorded_nodes_only():
+    states = [state("a"), state("b"), state("gone"), state("later", start=READY + 1)]
+    answers = {"a": {"action": "updated"}, "b": {"action": "unchanged"}, "gone": {"action": "failed", "error": "not found"}}
+    assert recorded_nodes(READY, states, answers, None) == ["a", "b"]
+    assert recorded_nodes(READY, states, answers, "API unreachable") == []
+    label = check_done_label({"key": "example.com/os-upgraded", "value": 2026})
+    assert label == {"key": "example.com/os-upgraded", "value": "2026"}
+    assert done_label_patches(label, ["b", "a"]) == [
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"example.com/os-upgraded": "2026"}}}
+        for name in ("a", "b")]
+
+
+@pytest.mark.parametrize("label", [{"value": "x"}, {"key": "", "value": "x"}, {"key": "k"}, "k=v"])
+def test_a_bad_done_label_is_refused_naming_it(label):
+    with pytest.raises(InvalidInput) as failed:
+        check_done_label(label)
+    assert failed.value.msg == "done_label must be a dict with a non-empty key and a value, got %r" % (label,)
+
+
+def test_the_ready_option_must_be_the_waits_result():
+    assert check_ready_result(None) is None
+    assert check_ready_result({"matched": []}) == {"matched": []}
+    with pytest.raises(InvalidInput) as failed:
+        check_ready_result("node_upgrade_ready")
+    assert failed.value.msg == "ready must be node_wait's registered result (a dict), got 'node_upgrade_ready'"
