@@ -9,8 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.prewarm.k8s.plugins.filter.drain_holders import drain_holders
-from ansible_collections.prewarm.k8s.plugins.module_utils.disruption import holding_budgets, selector_matches
+from ansible_collections.prewarm.k8s.plugins.module_utils.disruption import describe_holding, holding_budgets, selector_matches
 
 
 def pod(name, namespace="shop", labels=None, owner=None, deleting=False):
@@ -52,7 +51,8 @@ def test_only_budgets_that_allow_no_disruption_for_a_pod_left_on_the_node_hold_i
 
 
 def test_the_message_names_the_budget_its_rule_and_numbers():
-    message = drain_holders([pod("web-0", labels={"app": "web"})], [budget("web", {"matchLabels": {"app": "web"}}, maxUnavailable=0)])
+    message = describe_holding(holding_budgets([pod("web-0", labels={"app": "web"})],
+                                               [budget("web", {"matchLabels": {"app": "web"}}, maxUnavailable=0)]))
     assert message == ("; held by PodDisruptionBudget shop/web (maxUnavailable 0; now 1 healthy of 1 wanted, 0 disruptions "
                        "allowed) for pod web-0")
-    assert drain_holders([pod("web-0")], []) == ""
+    assert describe_holding(holding_budgets([pod("web-0")], [])) == ""
