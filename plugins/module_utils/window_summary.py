@@ -44,13 +44,20 @@ def format_between(start, end, now):
         return "-"
     until = _parse(end) if end else now
     text = format_seconds((until - _parse(start)).total_seconds())
-    return text if end else text + " (still marked)"
+    return text if end else text + STILL_MARKED
+
+
+STILL_MARKED = " (still marked)"
 
 
 WIDTH = 120
 DIGEST_CHARS = 12
 # A result too long for its row goes on below it, indented so that the node names stand out.
 _INDENT = "    "
+# Less room than this on its row (long node or pool names, a node still marked widening the time column): a result
+# that does not fit whole goes below its row whole, rather than in scraps of a few characters.
+MIN_RESULT = 20
+RESULT_BELOW = "(result below)"
 
 
 def short_digest(digest):
@@ -124,7 +131,8 @@ def summary_lines(rows, now=None, width=WIDTH):
     """The summary as a table of at most `width` columns: one row per node, sorted by node; `no node` for none.
 
     A row: node | pool | maintenance | reboot (when a node rebooted) | warming | result | images (how many in each
-    state), the columns before the result aligned; what of a long result does not fit goes on the lines below, indented.
+    state), the columns before the result aligned; what of a long result does not fit goes on the lines below, indented
+    (the whole result, when its row leaves it less than MIN_RESULT columns).
     Nodes holding the same images share a label (A, B, ...),
     listed under the table with each image and the first DIGEST_CHARS characters of its digest. `now` (aware UTC)
     ends a window still open.
@@ -136,13 +144,20 @@ def summary_lines(rows, now=None, width=WIDTH):
     labels, sets = _image_sets(rows)
     rebooted = any(row.get("reboot_ended") for row in rows)
     table = [_cells(row, now, rebooted) for row in rows]
-    widths = [max(len(cells[column]) for cells in table) for column in range(len(table[0]))]
+    # A node still marked does not widen its column for the others: its row alone is longer.
+    widths = [max(len(cells[column][:-len(STILL_MARKED)] if cells[column].endswith(STILL_MARKED) else cells[column])
+                  for cells in table) for column in range(len(table[0]))]
     lines = []
     for index, (row, cells) in enumerate(zip(rows, table)):
         prefix = " | ".join(cell.ljust(size) for cell, size in zip(cells, widths)) + " | "
         images = row.get("images") or []
         suffix = " | images " + ("%s: %s" % (labels[index], _states(images)) if images else "-")
-        head, rest = _cut(row.get("result") or "-", width - len(prefix) - len(suffix))
+        result = row.get("result") or "-"
+        room = width - len(prefix) - len(suffix)
+        if len(result) > room and room < MIN_RESULT:
+            head, rest = RESULT_BELOW, result
+        else:
+            head, rest = _cut(result, room)
         lines.append(prefix + head + suffix)
         while rest:
             more, rest = _cut(rest, width - len(_INDENT))

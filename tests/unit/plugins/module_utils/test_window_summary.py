@@ -77,7 +77,8 @@ def test_a_rebooted_node_shows_its_reboot_and_a_failed_one_its_result_still_mark
     assert summary_lines([row, _row("gpu-2", pool="gpu")], NOW) == [
         "gpu-1 | pool gpu | maintenance 1h00m00s (still marked) | reboot 1m30s | warming -     | failed at warm: | images -",
         "    ImagePullBackOff",
-        "gpu-2 | pool gpu | maintenance 5m00s                   | reboot -     | warming 0m12s | released | images -"]
+        # The row still marked is longer; the others keep their columns.
+        "gpu-2 | pool gpu | maintenance 5m00s    | reboot -     | warming 0m12s | released | images -"]
 
 
 def test_a_long_result_goes_on_below_its_row_and_every_line_fits_the_width():
@@ -92,6 +93,18 @@ def test_a_long_result_goes_on_below_its_row_and_every_line_fits_the_width():
     assert said == error
     # A reference too long for the line keeps its end (tag and digest).
     assert lines[-1].startswith("images A: ...x") and lines[-1].endswith("x:1 @ a1a1a1a1a1a1")
+
+
+def test_a_node_still_marked_widens_only_its_own_row_and_a_result_left_little_room_goes_below_whole():
+    long_name = "ip-10-0-12-34.ec2.internal"
+    failed = _row(long_name, pool="gpu", released_at=None, reboot_started="2026-12-04T11:01:00Z",
+                  reboot_ended="2026-12-04T11:02:30Z", warming_seconds=None,
+                  result="failed at warm: ImagePullBackOff for registry.example/models/llm:7b")
+    released = _row(long_name.replace("12-34", "12-35"), pool="gpu")
+    assert summary_lines([failed, released], NOW) == [
+        long_name + " | pool gpu | maintenance 1h00m00s (still marked) | reboot 1m30s | warming -     | (result below) | images -",
+        "    failed at warm: ImagePullBackOff for registry.example/models/llm:7b",
+        released["node"] + " | pool gpu | maintenance 5m00s    | reboot -     | warming 0m12s | released | images -"]
 
 
 def test_a_node_the_run_never_reached_has_only_its_name_pool_and_result():
