@@ -133,7 +133,6 @@ class ActionModule(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
         return shared
 
-
     def _put_done_label(self, args, label, nodes, shared, task_vars):
         """The done label on the nodes just recorded, in one kubernetes.core.k8s run; its failure fails the batch."""
         module_args = dict((name, args[name]) for name in K8S_CONNECTION if args.get(name) is not None)
