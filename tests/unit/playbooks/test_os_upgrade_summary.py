@@ -95,6 +95,7 @@ def test_a_check_run_says_what_each_node_would_go_through(tmp_path):
     code, run, report = _run(tmp_path, "--check")
     assert code == 2
     assert _same(_printed(run)) == _same(_expected(check_mode=True))
-    assert "(%s); warm, would be" % ", ".join(STEPS) in " ".join(_printed(run))  # the role's steps reached the filter
+    # The role's steps reached the filter (a result goes on below its row on indented lines: read as one text).
+    assert "(%s); warm, would be" % ", ".join(STEPS) in " ".join(line.strip() for line in _printed(run))
     assert run["global_custom_stats"]["prewarm_report"]["check_mode"] is True
     assert "Check mode: nothing was changed on the cluster" in report.read_text(encoding="utf-8")
