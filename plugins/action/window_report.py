@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import build_report
-from ansible_collections.prewarm.k8s.plugins.plugin_utils.host_facts import upgrade_report_input
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.host_facts import group_hosts, upgrade_report_input
 from ansible_collections.prewarm.k8s.plugins.plugin_utils.report_file import check_inputs, default_path, same_content, write_atomically
 
 ARGUMENT_SPEC = {
@@ -43,8 +43,7 @@ class ActionModule(ActionBase):
         if args["group"] is not None:
             # Read here, not passed in: thousands of rows and timelines as task arguments take seconds to template, and
             # even thousands of host names take a tenth of a second to validate.
-            hosts = (task_vars.get("groups") or {}).get(args["group"]) or []
-            args["rows"], args["timelines"] = upgrade_report_input(task_vars["hostvars"], hosts)
+            args["rows"], args["timelines"] = upgrade_report_input(task_vars["hostvars"], group_hosts(task_vars, args["group"]))
         problem = check_inputs(args)
         if problem:
             raise AnsibleActionFail("window_report: " + problem)

@@ -3,11 +3,12 @@
 Writes an inventory of N node hosts shaped like a real one (three pools as groups with `prewarm_pool`, each host
 with its `prewarm_node_name`, the `prewarm_pools` catalogue, all of them in os_upgrade_targets) and runs
 tests/bench/summary/summary.yml on it: a first play leaves on each host, with set_fact as the node_upgrade role does,
-the facts the role leaves (node_upgrade_state, node_upgrade_timeline, node_upgrade_report), then the Summary play
-runs the playbook's own tasks (playbooks/tasks/os_upgrade_summary.yml: the per-node summary, the HTML report,
-set_stats, the report's path, and the run failed when a node failed). A callback (tests/bench/summary/callback_plugins)
-times each play and task; the figures are the Summary play's wall time, from its start to the end of the run, and
-its CPU time (ansible-playbook's and its workers'), which a machine busy with other work changes much less.
+the facts the role leaves (node_upgrade_state, node_upgrade_timeline, node_upgrade_report), then the playbook's own
+Summary play (its keywords, which a unit test keeps the same, and its tasks, playbooks/tasks/os_upgrade_summary.yml:
+the per-node summary, the HTML report with AWX's stats, the report's path, and the run failed when a node failed).
+A callback (tests/bench/summary/callback_plugins) times each play and task; the figures are the Summary play's wall
+time, from its start to the end of the run, and its CPU time (ansible-playbook's and its workers'), which a machine
+busy with other work changes much less.
 
   python tests/bench/summary_bench.py                          # 5,000 hosts, scenario failures, one run
   python tests/bench/summary_bench.py --hosts 5000 --runs 3 --scenario released --scenario unreached --check
