@@ -11,27 +11,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.prewarm.k8s.plugins.filter.upgrade_outcome import upgrade_outcome
 from ansible_collections.prewarm.k8s.plugins.module_utils.upgrade_end import failure_message
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.prewarm.k8s.plugins.plugin_utils.host_facts import group_hosts
 
-ARGUMENT_SPEC = {
-    "group": {"type": "str", "required": True},
-}
 
-
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Failed with the message, or skipped, as the fail task with its condition was; the same in check mode."""
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = {"group": {"type": "str", "required": True}}
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.checked_args()
         message = failure_message(upgrade_outcome(group_hosts(task_vars, args["group"]), task_vars["hostvars"]))
         if message is None:
             result.update(changed=False, skipped=True, skip_reason="No node failed")

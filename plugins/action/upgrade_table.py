@@ -13,29 +13,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.prewarm.k8s.plugins.filter.upgrade_summary import upgrade_summary
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 from ansible_collections.prewarm.k8s.plugins.module_utils.upgrade_end import UPGRADE_STEPS
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.prewarm.k8s.plugins.plugin_utils.host_facts import group_hosts
 
-ARGUMENT_SPEC = {
-    "group": {"type": "str", "required": True},
-    "steps": {"type": "list", "elements": "str"},
-}
 
-
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Return the lines as msg, shown at any verbosity; read-only, so the same in check mode (where they say what the run would do)."""
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = {
+        "group": {"type": "str", "required": True},
+        "steps": {"type": "list", "elements": "str"},
+    }
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.checked_args()
         steps = args["steps"] if args["steps"] is not None else list(UPGRADE_STEPS)
         try:
             lines = upgrade_summary(group_hosts(task_vars, args["group"]), task_vars["hostvars"], bool(self._task.check_mode), steps)

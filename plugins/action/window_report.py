@@ -11,35 +11,30 @@ import os
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_report import build_report
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.prewarm.k8s.plugins.plugin_utils.host_facts import group_hosts, upgrade_report_input
 from ansible_collections.prewarm.k8s.plugins.plugin_utils.report_file import check_inputs, default_path, same_content, write_atomically
 
-ARGUMENT_SPEC = {
-    "playbook": {"type": "str", "required": True},
-    "rows": {"type": "list", "elements": "dict"},
-    "group": {"type": "str"},
-    "timelines": {"type": "dict"},
-    "states": {"type": "dict"},
-    "steps": {"type": "list", "elements": "str", "default": []},
-    "path": {"type": "str"},
-    "stats_key": {"type": "str"},
-}
 
-
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Render the report from the task's arguments, write it where `path` says, return its path and summary."""
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = {
+        "playbook": {"type": "str", "required": True},
+        "rows": {"type": "list", "elements": "dict"},
+        "group": {"type": "str"},
+        "timelines": {"type": "dict"},
+        "states": {"type": "dict"},
+        "steps": {"type": "list", "elements": "str", "default": []},
+        "path": {"type": "str"},
+        "stats_key": {"type": "str"},
+    }
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_one_of=[["rows", "group"]],
-                                                  mutually_exclusive=[["rows", "group"], ["timelines", "group"]])
+        args = self.checked_args(required_one_of=[["rows", "group"]], mutually_exclusive=[["rows", "group"], ["timelines", "group"]])
         if args["group"] is not None:
             # Read here, not passed in: thousands of rows and timelines as task arguments take seconds to template, and
             # even thousands of host names take a tenth of a second to validate.
