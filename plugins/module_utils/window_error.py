@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.prewarm.k8s.plugins.module_utils.disruption import describe_holding, holding_budgets
+from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import cut_at_space
 
 # The node_upgrade role names it so (and reads the pods and budgets when it failed).
 DRAIN_ACTION = "kubernetes.core.k8s_drain"
@@ -41,7 +42,8 @@ def task_error(result, task):
 
 def window_error(result, task, pods=None, budgets=None, drain_tries=None, drain_delay=None):
     """The failed step's error: the task's message (a drain's with its tries and the budgets that held it), at most
-    MAX_ERROR characters, cut at a word, without trailing dots."""
+    MAX_ERROR - 3 characters (as Jinja's truncate left it, its "..." then stripped), cut at a word, without trailing
+    dots."""
     if is_drain(task):
         error = "drain: %s (after %s tries, %s s apart)%s" % (
             (result or {}).get("msg") or "failed", drain_tries, drain_delay,
@@ -49,6 +51,5 @@ def window_error(result, task, pods=None, budgets=None, drain_tries=None, drain_
     else:
         error = "%s" % (task_error(result, task),)
     if len(error) > MAX_ERROR:
-        cut = error[:MAX_ERROR - 3]
-        error = (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."
+        error = cut_at_space(error, MAX_ERROR - 3)[0]
     return error.rstrip(".")

@@ -110,7 +110,7 @@ def _cells(row, now, rebooted):
     return cells
 
 
-def _cut(text, width):
+def cut_at_space(text, width):
     """(the head of `text` that fits `width`, cut at a space where it can be, the rest)."""
     if len(text) <= width:
         return text, ""
@@ -157,10 +157,10 @@ def summary_lines(rows, now=None, width=WIDTH):
         if len(result) > room and room < MIN_RESULT:
             head, rest = RESULT_BELOW, result
         else:
-            head, rest = _cut(result, room)
+            head, rest = cut_at_space(result, room)
         lines.append(prefix + head + suffix)
         while rest:
-            more, rest = _cut(rest, width - len(_INDENT))
+            more, rest = cut_at_space(rest, width - len(_INDENT))
             lines.append(_INDENT + more)
     for label, images in sets:
         head = "images %s: " % label
