@@ -13,7 +13,8 @@ version_added: 0.1.0
 author: prewarm.k8s maintainers (@prewarm-k8s)
 description:
   - From the C(node_upgrade_report) the node_upgrade role left on each host - the reports of the nodes that failed
-    (those with C(failed)), how many hosts have a report, and the hosts without one (no batch reached them).
+    (those with C(failed)), how many hosts have a report, and the hosts without one (no batch reached them, or their
+    window never reported - its host became unreachable).
   - The os_upgrade playbook decides with it whether to start the next batch and whether the run fails.
 extends_documentation_fragment:
   - prewarm.k8s.upgrade_hosts
@@ -42,7 +43,7 @@ _value:
       description: How many hosts have a C(node_upgrade_report).
       type: int
     unreached:
-      description: The hosts without a C(node_upgrade_report), in their order.
+      description: The hosts without a C(node_upgrade_report) (or with a null one), in their order.
       type: list
       elements: str
 """

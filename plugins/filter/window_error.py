@@ -11,22 +11,17 @@ name: window_error
 short_description: The error a failed window step leaves on its node
 version_added: 0.1.0
 author: prewarm.k8s maintainers (@prewarm-k8s)
+extends_documentation_fragment:
+  - prewarm.k8s.failed_task
 description:
   - From a rescue's C(ansible_failed_result) and C(ansible_failed_task), what the failed task said - its C(msg), for a
     loop its first failed item's; a task run once for the batch, which gives its result to one host only, is named
     instead.
-  - A failed drain (M(kubernetes.core.k8s_drain)) says how often it was tried and names each PodDisruptionBudget that
-    allows no disruption now for one of the pods left on the node (the Eviction API's refusal names none).
+  - A failed drain (a M(kubernetes.core.k8s_drain) task, or a M(prewarm.k8s.window_step) whose drain failed) says how
+    often it was tried and names each PodDisruptionBudget that allows no disruption now for one of the pods left on
+    the node (the Eviction API's refusal names none).
   - At most 900 characters (cut at a word), without trailing dots - it goes into the node's maintenance annotation.
 options:
-  _input:
-    description: The failed task's result (C(ansible_failed_result)).
-    type: dict
-    required: true
-  task:
-    description: The failed task (C(ansible_failed_task)).
-    type: dict
-    required: true
   pods:
     description: For a failed drain - the pods still on the node (Pod objects as dicts).
     type: list

@@ -13,9 +13,11 @@ version_added: 0.1.0
 author: prewarm.k8s maintainers (@prewarm-k8s)
 description:
   - C({window, at, step_started, since, timeline}) - the index of the step the host is in, since when, when the node
-    was marked, and the step timeline so far.
-  - The M(prewarm.k8s.window_step) fact C(node_upgrade_window) when it is of this run of the window (its C(window) is
-    the state's), else the start the state gives (C(start), C(step_started), C(since), C(timeline)).
+    was marked, and the step timeline so far; and C(reboot_started) once a record noted that the host reboots next.
+  - In a rescue, the C(window) of the failed task's result when a M(prewarm.k8s.window_step) recorded the node and then
+    failed it (a failed task sets no fact); else the M(prewarm.k8s.window_step) fact C(node_upgrade_window); each
+    only when it is of this run of the window (its C(window) is the state's). Else the start the state gives
+    (C(start), C(step_started), C(since), C(timeline)).
 options:
   _input:
     description: The host's C(node_upgrade_state), as the node_upgrade role's preflight and resume set it.
@@ -23,6 +25,9 @@ options:
     required: true
   window:
     description: The host's C(node_upgrade_window) fact, or null.
+    type: dict
+  failed:
+    description: In a rescue, C(ansible_failed_result), or null.
     type: dict
 """
 
@@ -41,8 +46,8 @@ _value:
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import progress
 
 
-def window_progress(state, window=None):
-    return progress(state, window)
+def window_progress(state, window=None, failed=None):
+    return progress(state, window, failed)
 
 
 class FilterModule(object):

@@ -14,15 +14,15 @@ __metaclass__ = type
 from ansible_collections.prewarm.k8s.plugins.module_utils.disruption import describe_holding, holding_budgets
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_summary import cut_at_space
 
-# The node_upgrade role names it so (and reads the pods and budgets when it failed).
+# A drain is this module's task, or a window_step that drains (its failed result says the drain failed).
 DRAIN_ACTION = "kubernetes.core.k8s_drain"
 # The annotation holds the whole record (256 KiB for all of a node's annotations); the summary shows the start.
 MAX_ERROR = 900
 
 
-def is_drain(task):
-    """Whether the failed task (ansible_failed_task) is the drain."""
-    return (task or {}).get("action") == DRAIN_ACTION
+def is_drain(task, result=None):
+    """Whether the failed task (ansible_failed_task, its result ansible_failed_result) is a drain that failed."""
+    return (task or {}).get("action") == DRAIN_ACTION or bool((result or {}).get("drain_failed"))
 
 
 def task_error(result, task):
@@ -44,7 +44,7 @@ def window_error(result, task, pods=None, budgets=None, drain_tries=None, drain_
     """The failed step's error: the task's message (a drain's with its tries and the budgets that held it), at most
     MAX_ERROR - 3 characters (as Jinja's truncate left it, its "..." then stripped), cut at a word, without trailing
     dots."""
-    if is_drain(task):
+    if is_drain(task, result):
         error = "drain: %s (after %s tries, %s s apart)%s" % (
             (result or {}).get("msg") or "failed", drain_tries, drain_delay,
             describe_holding(holding_budgets(pods or [], budgets or [])))

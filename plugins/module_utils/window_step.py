@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidInput
 
 DONE = "done"
@@ -125,16 +127,19 @@ def step_writes(step, steps, uncordon_index, states):
     return writes
 
 
-def progress(state, window):
-    """Where a host's window stands: {window, at, step_started, since, timeline}.
+def progress(state, window, failed=None):
+    """Where a host's window stands: {window, at, step_started, since, timeline} (and reboot_started, once a record
+    noted that the host reboots next).
 
     state: node_upgrade_state, as the role's preflight and resume set it (with `window`, an id of this run of the
     window, and `timeline`, what the annotation kept); window: the host's node_upgrade_window fact, which window_step
-    sets (a fact, not a set_fact: set_fact's values would shadow it), taken only when it is of this window.
-    `at` is the index of the step the host is in.
+    sets (a fact, not a set_fact: set_fact's values would shadow it); failed: in a rescue, the failed task's result,
+    whose `window` a window_step that recorded the node and then failed it gives (a failed task sets no fact). Each
+    is taken only when it is of this window; `at` is the index of the step the host is in.
     """
-    if window and window.get("window") == state.get("window"):
-        return window
+    for candidate in ((failed or {}).get("window"), window):
+        if isinstance(candidate, dict) and candidate.get("window") == state.get("window"):
+            return candidate
     return {"window": state.get("window"), "at": state["start"], "step_started": state.get("step_started"),
             "since": state.get("since"), "timeline": list(state.get("timeline") or [])}
 
@@ -152,15 +157,35 @@ def advance(start, window, step, steps, ended):
     return dict(window, at=index + 1, step_started=ended, timeline=(list(window["timeline"]) + [entry])[-MAX_ENTRIES:])
 
 
-def recorded_timelines(step, steps, windows, ended):
-    """{node: its timeline once `step` is recorded at `ended`} for the nodes that ran the step.
+def advance_through(start, window, done, steps, ended):
+    """A host's window once the batch recorded each step of `done` (in order) at `ended`, as advance() does for one."""
+    for step in done:
+        window = advance(start, window, step, steps, ended)
+    return window
 
-    windows: (state, window) of each live host; what the write stores in each node's annotation is what advance()
-    gives that host.
+
+def recorded_timelines(done, steps, windows, ended):
+    """{node: its timeline once the steps of `done` are recorded at `ended`} for the nodes that ran the last of them.
+
+    windows: (state, window) of each live host; what the write stores in each node's annotation is what
+    advance_through() gives that host.
     """
-    index = steps.index(step)
-    return dict((state["node"], advance(state["start"], window, step, steps, ended)["timeline"])
+    index = steps.index(done[-1])
+    return dict((state["node"], advance_through(state["start"], window, done, steps, ended)["timeline"])
                 for state, window in windows if state["start"] <= index)
+
+
+def check_after(after, step, steps):
+    """window_step's `after`: steps before `step`, in order, that the tasks before this one did and this one records
+    first; [] when none. A bad one raises InvalidInput naming it."""
+    if after is None or after == []:
+        return []
+    if not isinstance(after, list) or not all(isinstance(name, str) and name in steps for name in after):
+        raise InvalidInput("after must be a list of steps (%s), got %r" % (", ".join(steps), after))
+    indexes = [steps.index(name) for name in after]
+    if indexes != sorted(set(indexes)) or indexes[-1] >= steps.index(step):
+        raise InvalidInput("after must name steps before %r, in their order, got %r" % (step, after))
+    return list(after)
 
 
 def ended_timeline(window, step, result, error, ended):
@@ -182,6 +207,57 @@ def resumed_timeline(record, steps, start, now):
     return (missing + timeline)[-MAX_ENTRIES:]
 
 
+def resume_note(state, steps):
+    """What the mark says of a node that resumes an earlier window (a warning: an earlier run stopped it there); None
+    for a node that starts at the first step or has nothing to do."""
+    start = state["start"]
+    if not 0 < start < len(steps):
+        return None
+    return "%s resumes its window at step %s (under maintenance since %s)" % (
+        state["node"], steps[start], state.get("since") or "an unknown time")
+
+
+def check_drain(drain):
+    """window_step's `drain`: None, or the options of kubernetes.core.k8s_drain but the node and state, which the
+    action sets; a bad one raises InvalidInput naming it."""
+    if drain is None:
+        return None
+    if not isinstance(drain, dict) or set(drain) & {"name", "state"}:
+        raise InvalidInput("drain must be a dict of kubernetes.core.k8s_drain options without name and state, got %r"
+                           % (drain,))
+    return drain
+
+
+def check_flag(value, name):
+    """A yes/no option, as a bool or in Ansible's text forms; a bad one raises InvalidInput naming it."""
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise InvalidInput("%s must be true or false, got %r" % (name, value))
+
+
+def host_window(state, window, steps, checkpoints):
+    """A host's window after the batch's records (`checkpoints`, each {done, ended, nodes}: the steps recorded, when,
+    and the nodes it moved on), up to the first that left its node out (not back, or its write failed)."""
+    for checkpoint in checkpoints:
+        if state["node"] not in checkpoint["nodes"]:
+            break
+        window = advance_through(state["start"], window, checkpoint["done"], steps, checkpoint["ended"])
+    return window
+
+
+def host_failure(state, index, shared):
+    """Why a host fails the record of the step at `index`, None when it does not: the wait failed as a whole, its
+    node is not back, or its node could not be recorded. shared: the batch's answer (window_step's _write)."""
+    if shared.get("wait_failure"):
+        return "the wait for the nodes failed: %s" % shared["wait_failure"]
+    why = not_back(index, [state], shared.get("ready")).get(state["node"])
+    if why:
+        return why
+    recorded, error, dummy = node_outcome(state["node"], shared["answers"], shared["failure"])
+    return None if recorded else "could not be recorded: %s" % error
+
+
 def node_outcome(node, answers, failure):
     """(recorded, error, annotation) of `node` after the batch's writes.
 
@@ -199,11 +275,51 @@ def node_outcome(node, answers, failure):
     return True, None, answer.get("annotation")
 
 
-def check_ready_result(ready):
-    """The wait's result as window_step's `ready` takes it (node_wait's registered result); a bad one raises InvalidInput."""
-    if ready is not None and not isinstance(ready, dict):
-        raise InvalidInput("ready must be node_wait's registered result (a dict), got %r" % (ready,))
-    return ready
+def check_wait_timeout(timeout):
+    """window_step's `wait_timeout`: None (the step waits for nothing) or a positive number of seconds."""
+    if timeout is None:
+        return None
+    try:
+        seconds = int(timeout)
+    except (TypeError, ValueError):
+        seconds = 0
+    if seconds <= 0 or str(seconds) != str(timeout).strip():
+        raise InvalidInput("wait_timeout must be a positive whole number of seconds, got %r" % (timeout,))
+    return seconds
+
+
+def wait_groups(index, states):
+    """The waits the step at `index` needs: one per distinct expectation of the nodes that ran it (their window started
+    at it or before), each {nodes, kernel_version, os_image, ready_after}. Each node is held to its own host's
+    expectation (its window state's kernel_version and os_image); ready_after is the earliest reboot start among the
+    group's nodes, None when none of them rebooted in this run."""
+    groups = {}
+    for state in states:
+        if state["start"] <= index:
+            key = (state.get("kernel_version") or None, state.get("os_image") or None)
+            groups.setdefault(key, []).append(state)
+    waits = []
+    for (kernel_version, os_image), members in sorted(groups.items(), key=lambda item: [part or "" for part in item[0]]):
+        reboots = [member["reboot_started"] for member in members if member.get("reboot_started")]
+        waits.append({"nodes": sorted(member["node"] for member in members), "kernel_version": kernel_version,
+                      "os_image": os_image, "ready_after": min(reboots) if reboots else None})
+    return waits
+
+
+def merged_waits(waits, answers):
+    """(the batch's wait result as `not_back` reads it, the message of a wait that failed as a whole or None) from
+    node_wait's `answers`, one per group of `waits`. A node the answer names without a message of its own gets its
+    group's message, not another group's."""
+    matched, nodes = [], {}
+    for wait, answer in zip(waits, answers):
+        if "nodes" not in answer:
+            return None, answer.get("msg") or "node_wait failed"
+        matched.extend(answer.get("matched") or [])
+        for name in wait["nodes"]:
+            found = dict(answer["nodes"].get(name) or {})
+            found.setdefault("message", answer.get("msg"))
+            nodes[name] = found
+    return {"matched": matched, "nodes": nodes}, None
 
 
 def not_back(index, states, ready):

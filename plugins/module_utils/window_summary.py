@@ -271,11 +271,12 @@ def upgrade_timelines(hosts, hostvars):
 
 def upgrade_outcome(hosts, hostvars):
     """How the run went: {failed: the node_upgrade_report of each node that failed, in host order; reached: how many
-    hosts have a report; unreached: the hosts without one (no batch reached them)}."""
+    hosts have a report; unreached: the hosts without one (no batch reached them; or a null one, which the role
+    notes as a window starts: its host went unreachable before the window reported)}."""
     failed, reached, unreached = [], 0, []
     for host in hosts:
         facts = hostvars[host]
-        if "node_upgrade_report" not in facts:
+        if facts.get("node_upgrade_report") is None:
             unreached.append(host)
             continue
         reached += 1

@@ -223,7 +223,7 @@ def test_os_upgrade_runs_in_the_execution_environment_as_awx_runs_it(image, admi
         # Each node labelled done by this run (once per batch, by the host that wrote the ready step's record)...
         labelled = [json.dumps(e["event_data"]["res"]["writes"]) for e in stored
                     if e["event"] == "runner_on_ok" and "writes" in e["event_data"]["res"]
-                    and e["event_data"]["task"] == "Record the step ready and label the nodes back from their upgrade"]
+                    and e["event_data"]["task"] == "Wait until the nodes are Ready again, record them and label them as upgraded"]
         assert labelled and all(done_value in res for res in labelled)
         assert {name for name in nodes if any('"%s"' % name in res for res in labelled)} == set(nodes)
         # ... and released: this run's mark is off every node; a node nobody marked since has no taint or cordon left.

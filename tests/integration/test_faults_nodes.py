@@ -9,7 +9,9 @@
 - node_maintenance, warmup and warm_status given a node that does not exist: a clear error naming it, before any change.
 - A node that comes back, but not as the inventory expects (another kernel): it alone fails at the ready step with the
   wait's message and stays marked without the done label; the others get the label and are released.
+- Nodes of one batch that expect different kernels (host variables): each is held to its own host's, and all pass.
 """
+import json
 import threading
 import time
 import uuid
@@ -354,3 +356,26 @@ def test_a_node_back_with_another_kernel_fails_alone_at_ready_and_gets_no_done_l
                 assert _released(core_v1, name), name
                 assert (core_v1.read_node(name).metadata.labels or {}).get(DONE_LABEL[0]) == DONE_LABEL[1], name
         print("\n[faults] node back with another kernel: " + record["status"]["error"][:300])
+
+
+def test_each_node_of_a_batch_is_held_to_its_own_hosts_kernel(core_v1, test_images):
+    # One batch, two expectations: the inventory (not the extra vars, which would win over host variables) expects
+    # kwok's kernel of the pool and another kernel of one host, whose node reports that one.
+    with os_upgrade_window(core_v1, test_images, count=3, node_upgrade_ready_timeout=20,
+                           node_upgrade_skip_upgraded=False) as window:
+        other = window["names"][0]
+        with open(window["inventory"], encoding="utf-8") as handle:
+            inventory = json.load(handle)
+        group = inventory["all"]["children"][window["pool"]]
+        group["vars"]["node_upgrade_kernel_version"] = KWOK_KERNEL
+        group["hosts"][other] = {"node_upgrade_kernel_version": "6.1.0-other"}
+        with open(window["inventory"], "w", encoding="utf-8") as handle:
+            json.dump(inventory, handle)
+        core_v1.patch_node_status(other, {"status": {"nodeInfo": {"kernelVersion": "6.1.0-other"}}})
+        open_gate(window)
+        code, output = finish(start_os_upgrade(window["tmp"], window["inventory"], window["extra"], "kernels"), 300)
+        _no_traceback(output)
+        assert code == 0, "exit %s:\n%s" % (code, output[-4000:])
+        for name in window["names"]:
+            assert _released(core_v1, name), name
+            assert (core_v1.read_node(name).metadata.labels or {}).get(DONE_LABEL[0]) == DONE_LABEL[1], name

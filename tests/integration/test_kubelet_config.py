@@ -272,22 +272,29 @@ def test_eviction_thresholds_are_read_as_the_kubelet_merges_them(kubelet, core_v
 @pytest.mark.parametrize("mode, args, named", [
     pytest.param("config", {"image_gc_high_threshold": 80, "image_gc_low_threshold": 80}, "imageGCLowThresholdPercent 80",
                  id="low-equal-to-high"),
-    # Only the low threshold is given: it is checked against the high threshold already in the file (85).
-    pytest.param("config", {"image_gc_low_threshold": 90}, "imageGCHighThresholdPercent 85", id="low-above-high-of-the-file"),
+    # Only the low threshold is given: it is checked against the high threshold already in the file ({high}: 85 on a
+    # new test cluster, 80 after a demo run).
+    pytest.param("config", {"image_gc_low_threshold": 90}, "imageGCHighThresholdPercent {high}", id="low-above-high-of-the-file"),
     pytest.param("config", {"image_gc_high_threshold": 101}, "101", id="high-101"),
     pytest.param("config", {"image_minimum_gc_age": "5 minutes"}, "5 minutes", id="bad-duration"),
     pytest.param("config", {"image_minimum_gc_age": "1h", "image_maximum_gc_age": "30m"}, "imageMaximumGCAge 30m0s",
                  id="max-age-below-min-age"),
     pytest.param("config", {"image_minimum_gc_age": "1h", "image_maximum_gc_age": "1h"}, "imageMaximumGCAge 1h0m0s",
                  id="max-age-equal-to-min-age"),
-    # A drop-in is checked against the main file it overrides (high 85 there) and the kubelet's defaults (min age 2m).
-    pytest.param("dropin", {"image_gc_low_threshold": 85}, "imageGCHighThresholdPercent 85", id="dropin-low-equal-to-high-of-main-file"),
+    # A drop-in is checked against the main file it overrides (its high threshold) and the kubelet's defaults (min age 2m).
+    pytest.param("dropin", {"image_gc_low_threshold": "{high}"}, "imageGCHighThresholdPercent {high}",
+                 id="dropin-low-equal-to-high-of-main-file"),
     pytest.param("dropin", {"image_maximum_gc_age": "1m"}, "imageMinimumGCAge 2m0s", id="dropin-max-age-below-default-min-age"),
     # The test kubelet's evictionHard has imagefs.available 5%: disk pressure from 95% usage on.
     pytest.param("config", {"image_gc_high_threshold": 95}, "is at or above 95%", id="high-at-imagefs-eviction"),
     pytest.param("dropin", {"image_gc_high_threshold": 100}, "evictionHard imagefs.available<5%", id="dropin-gc-off-above-eviction"),
 ])
 def test_bad_values_fail_before_writing_anything(kubelet, mode, args, named):
+    # {high}: the high threshold in the main file now.
+    high = yaml.safe_load(_read(kubelet.config_path)).get("imageGCHighThresholdPercent", 85)
+    assert high < 90, "the main file's image GC high threshold is %s: these cases need it below 90" % high
+    args = dict((name, int(value.format(high=high)) if value == "{high}" else value) for name, value in args.items())
+    named = named.format(high=high)
     module_args = dict(args, path=kubelet.config_path)
     if mode == "dropin":
         module_args["dropin_dir"] = kubelet.dropin_dir

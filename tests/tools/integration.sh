@@ -15,6 +15,13 @@ was_up=false
 if [ -x "$kubectl" ] && [ -f "$kubeconfig" ] && "$kubectl" --kubeconfig "$kubeconfig" --request-timeout=5s get --raw /readyz >/dev/null 2>&1; then
   was_up=true
 fi
+# A cluster a demo run used (`make demo` leaves its namespace, prewarm-system) holds that run's
+# state: the real node's kubelet thresholds, images its preloaders keep in use. The tests assume a
+# new cluster, so such a one is started anew (and left running at the end, as it was found).
+if [ "$was_up" = true ] && "$kubectl" --kubeconfig "$kubeconfig" --request-timeout=10s get namespace prewarm-system >/dev/null 2>&1; then
+  echo "integration: the running cluster holds a demo run's state (namespace prewarm-system): starting it anew" >&2
+  "$root/tests/cluster/cluster-down.sh" || exit 1
+fi
 "$root/tests/cluster/cluster-up.sh" || exit 1
 "$root/tests/tools/pytest.sh" "$python" "$root/tests/integration" "$@"
 rc=$?

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from ansible_collections.prewarm.k8s.plugins.filter.window_error import FilterModule
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_error import MAX_ERROR, is_drain, window_error
+from ansible_collections.prewarm.k8s.plugins.test.failed_drain import TestModule as FailedDrainPlugin
 
 DRAIN = {"name": "Drain the node", "action": "kubernetes.core.k8s_drain"}
 SITE = {"name": "Upgrade the packages", "action": "ansible.builtin.apt"}
@@ -54,6 +55,18 @@ def test_a_failed_drain_says_how_often_it_was_tried_and_which_budget_held_it():
         "drain: " + REFUSED + " (after 1 tries, 5 s apart)"
     assert window_error({"failed": True}, DRAIN, [], [], 1, 5) == "drain: failed (after 1 tries, 5 s apart)"
     assert is_drain(DRAIN) and not is_drain(SITE) and not is_drain(None)
+
+
+def test_the_rescue_asks_the_filters_question_through_the_test_plugin():
+    failed_drain = FailedDrainPlugin().tests()["failed_drain"]
+    assert failed_drain({"failed": True}, DRAIN) and not failed_drain({"failed": True}, SITE)
+    assert not failed_drain(None, None) and not failed_drain({}, {})
+    # A window_step that drains: its result says whether the drain, or the record after it, failed.
+    step = {"name": "Drain the node and record it", "action": "prewarm.k8s.window_step"}
+    assert failed_drain({"failed": True, "drain_failed": True, "msg": "held"}, step)
+    assert not failed_drain({"failed": True, "msg": "could not be recorded: gone"}, step)
+    assert window_error({"failed": True, "drain_failed": True, "msg": "held"}, step, [], [], 2, 1) == (
+        "drain: held (after 2 tries, 1 s apart)")
 
 
 def test_a_long_error_is_cut_at_a_word_and_ends_without_dots():

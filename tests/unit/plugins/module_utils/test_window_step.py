@@ -20,9 +20,10 @@ from ansible_collections.prewarm.k8s.plugins.module_utils.errors import InvalidI
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance import build_request, plan_node
 from ansible_collections.prewarm.k8s.plugins.module_utils.maintenance_record import parse_record, serialise_record
 from ansible_collections.prewarm.k8s.plugins.module_utils.window_step import (
-    MAX_ENTRIES, advance, check_done_label, check_ready_result, check_step_options, check_timeline, done_label_patches,
-    ended_timeline, is_live, node_outcome, not_back, progress, recorded_nodes, recorded_timelines, resumed_timeline,
-    step_writes, stored_timeline, timeline_entry)
+    MAX_ENTRIES, advance, advance_through, check_after, check_done_label, check_flag, check_step_options, check_timeline,
+    check_wait_timeout, done_label_patches, ended_timeline, host_failure, host_window, is_live, merged_waits, node_outcome,
+    not_back, progress, recorded_nodes, recorded_timelines, resume_note, resumed_timeline, step_writes, stored_timeline,
+    timeline_entry, wait_groups)
 
 STEPS = ["marked", "drained", "upgraded", "rebooted", "ready", "image_gc", "pruned", "uncordoned", "warm"]
 UNCORDON = 7
@@ -87,9 +88,87 @@ def test_a_node_resuming_later_gets_no_entry_only_the_start_of_its_next_step():
 def test_the_write_stores_for_each_node_the_timeline_its_host_will_hold():
     windows = [(state("a", step_started=T0), progress(state("a", step_started=T0), None)),
                (state("late", start=5), progress(state("late", start=5), None))]
-    stored = recorded_timelines("drained", STEPS, windows, T1)
+    stored = recorded_timelines(["drained"], STEPS, windows, T1)
     assert list(stored) == ["a"]
     assert stored["a"] == advance(0, windows[0][1], "drained", STEPS, T1)["timeline"]
+
+
+def test_steps_recorded_after_the_tasks_that_did_them_end_at_the_record_in_one_write():
+    # The prune (a tasks file) is recorded by the uncordon step, in the same write: both end at the record.
+    a = progress(state("a", start=6, step_started=T0), None)
+    resumed = progress(state("b", start=7, step_started=T0), None)
+    stored = recorded_timelines(["pruned", "uncordoned"], STEPS, [(state("a", start=6), a), (state("b", start=7), resumed)], T1)
+    assert [(entry["step"], entry["start"], entry["end"]) for entry in stored["a"]] == [
+        ("pruned", T0, T1), ("uncordoned", T1, T1)]
+    # A node that resumes at the uncordon step did not prune in this run: only its own step.
+    assert [entry["step"] for entry in stored["b"]] == ["uncordoned"]
+    window = advance_through(6, a, ["pruned", "uncordoned"], STEPS, T1)
+    assert (window["at"], window["step_started"], window["timeline"]) == (8, T1, stored["a"])
+
+
+@pytest.mark.parametrize("after,done", [(None, []), ([], []), (["rebooted"], ["rebooted"]),
+                                        (["drained", "rebooted"], ["drained", "rebooted"])])
+def test_after_names_earlier_steps_in_order(after, done):
+    assert check_after(after, "ready", STEPS) == done
+
+
+@pytest.mark.parametrize("after,message", [
+    ("rebooted", "after must be a list of steps (%s), got 'rebooted'" % ", ".join(STEPS)),
+    (["rebooot"], "after must be a list of steps (%s), got ['rebooot']" % ", ".join(STEPS)),
+    (["ready"], "after must name steps before 'ready', in their order, got ['ready']"),
+    (["warm"], "after must name steps before 'ready', in their order, got ['warm']"),
+    (["rebooted", "drained"], "after must name steps before 'ready', in their order, got ['rebooted', 'drained']"),
+    (["rebooted", "rebooted"], "after must name steps before 'ready', in their order, got ['rebooted', 'rebooted']"),
+])
+def test_a_bad_after_is_refused_naming_it(after, message):
+    with pytest.raises(InvalidInput) as failed:
+        check_after(after, "ready", STEPS)
+    assert failed.value.msg == message
+
+
+@pytest.mark.parametrize("value,flag", [(True, True), (False, False), ("yes", True), ("False", False)])
+def test_a_flag_takes_ansibles_forms(value, flag):
+    assert check_flag(value, "reboot_next") is flag
+
+
+def test_a_bad_flag_is_refused_naming_it():
+    with pytest.raises(InvalidInput) as failed:
+        check_flag("perhaps", "reboot_next")
+    assert failed.value.msg == "reboot_next must be true or false, got 'perhaps'"
+
+
+def test_each_host_moves_on_through_the_records_that_named_its_node():
+    window = progress(state("a", start=3, step_started=T0), None)
+    checkpoints = [{"done": ["rebooted"], "ended": T1, "nodes": ["a", "b"]},
+                   {"done": ["ready"], "ended": T2, "nodes": ["b"]}]
+    # Recorded rebooted, then left out of the ready record (not back): the rescue gets the window after rebooted.
+    moved = host_window(state("a", start=3), window, STEPS, checkpoints)
+    assert (moved["at"], [entry["step"] for entry in moved["timeline"]]) == (READY, ["rebooted"])
+    both = host_window(state("b", start=3), window, STEPS, checkpoints)
+    assert (both["at"], [entry["step"] for entry in both["timeline"]]) == (READY + 1, ["rebooted", "ready"])
+    assert host_window(state("gone", start=3), window, STEPS, checkpoints) == window
+
+
+def test_a_host_fails_for_the_wait_or_its_record_and_says_which():
+    shared = {"answers": {"a": {"action": "updated"}, "gone": {"action": "failed", "error": "not found"}},
+              "failure": None, "ready": {"matched": ["a", "gone"], "nodes": {"late": {"message": "late: no heartbeat"}}}}
+    assert host_failure(state("a"), READY, shared) is None
+    assert host_failure(state("late"), READY, shared) == "late: no heartbeat"
+    assert host_failure(state("gone"), READY, shared) == "could not be recorded: not found"
+    assert host_failure(state("a"), READY, dict(shared, failure="API unreachable")) == "could not be recorded: API unreachable"
+    assert host_failure(state("a"), READY, dict(shared, wait_failure="bad kernel_version")) == (
+        "the wait for the nodes failed: bad kernel_version")
+
+
+def test_in_a_rescue_the_failed_records_window_is_newer_than_the_fact():
+    begun = state("a", start=3)
+    fact = {"window": "w1", "at": 3, "step_started": T0, "since": T0, "timeline": []}
+    failed = {"failed": True, "window": dict(fact, at=READY, step_started=T1)}
+    assert progress(begun, fact, failed)["at"] == READY
+    assert window_progress(begun, fact, failed)["at"] == READY
+    # Another task's failure, or a window_step's of an earlier window: the fact.
+    assert progress(begun, fact, {"failed": True, "msg": "apt failed"}) == fact
+    assert progress(begun, fact, {"window": dict(fact, window="w0", at=8)}) == fact
 
 
 def test_a_failed_or_warm_step_is_added_from_its_start_with_its_error():
@@ -224,9 +303,56 @@ def test_a_bad_done_label_is_refused_naming_it(label):
     assert failed.value.msg == "done_label must be a dict with a non-empty key and a value, got %r" % (label,)
 
 
-def test_the_ready_option_must_be_the_waits_result():
-    assert check_ready_result(None) is None
-    assert check_ready_result({"matched": []}) == {"matched": []}
+@pytest.mark.parametrize("timeout,seconds", [(None, None), (600, 600), ("30", 30), (" 5 ", 5)])
+def test_the_wait_timeout_is_a_positive_whole_number_of_seconds(timeout, seconds):
+    assert check_wait_timeout(timeout) == seconds
+
+
+@pytest.mark.parametrize("timeout", [0, -5, "ten", "1.5", 2.5, [600]])
+def test_a_bad_wait_timeout_is_refused_naming_it(timeout):
     with pytest.raises(InvalidInput) as failed:
-        check_ready_result("node_upgrade_ready")
-    assert failed.value.msg == "ready must be node_wait's registered result (a dict), got 'node_upgrade_ready'"
+        check_wait_timeout(timeout)
+    assert failed.value.msg == "wait_timeout must be a positive whole number of seconds, got %r" % (timeout,)
+
+
+def test_each_node_is_waited_for_with_its_own_hosts_expectation():
+    states = [state("gpu-1", kernel_version="6.8", os_image=None, reboot_started=T1),
+              state("cpu-1", kernel_version="6.1", os_image="Debian 13", reboot_started=T2),
+              state("gpu-2", kernel_version="6.8", reboot_started=T0),
+              state("cpu-2", kernel_version="6.1", os_image="Debian 13"),
+              state("plain"),
+              state("later", start=READY + 1, kernel_version="9.9")]
+    assert wait_groups(READY, states) == [
+        {"nodes": ["plain"], "kernel_version": None, "os_image": None, "ready_after": None},
+        {"nodes": ["cpu-1", "cpu-2"], "kernel_version": "6.1", "os_image": "Debian 13", "ready_after": T2},
+        {"nodes": ["gpu-1", "gpu-2"], "kernel_version": "6.8", "os_image": None, "ready_after": T0}]
+    # Every node resumes after the step: no wait at all.
+    assert wait_groups(READY, [state("later", start=READY + 1)]) == []
+
+
+def test_the_waits_answers_make_one_result_each_node_with_its_own_groups_message():
+    waits = [{"nodes": ["a", "b"]}, {"nodes": ["c"]}]
+    answers = [{"matched": ["a"], "nodes": {"a": {"matched": True, "message": "Ready"}, "b": {"matched": False}},
+                "msg": "timed out after 600s: 1 of 2 nodes not as expected: b: kernel 6.1, expected 6.8", "failed": True},
+               {"matched": ["c"], "nodes": {"c": {"matched": True, "message": "Ready, kernel 6.1"}}, "msg": "1 of 1"}]
+    ready, failure = merged_waits(waits, answers)
+    assert failure is None
+    assert ready["matched"] == ["a", "c"]
+    assert not_back(READY, [state("a"), state("b"), state("c")], ready) == {
+        "b": "timed out after 600s: 1 of 2 nodes not as expected: b: kernel 6.1, expected 6.8"}
+
+
+def test_a_wait_that_failed_as_a_whole_fails_the_batch_with_its_message():
+    waits = [{"nodes": ["a"]}, {"nodes": ["b"]}]
+    answers = [{"matched": ["a"], "nodes": {"a": {"matched": True}}},
+               {"failed": True, "msg": "kernel_version: expected a string"}]
+    assert merged_waits(waits, answers) == (None, "kernel_version: expected a string")
+    assert merged_waits([{"nodes": ["a"]}], [{"failed": True}]) == (None, "node_wait failed")
+
+
+def test_the_mark_names_a_node_that_resumes_and_only_such_a_node():
+    assert resume_note(state("a", start=2, since=T0), STEPS) == (
+        "a resumes its window at step upgraded (under maintenance since %s)" % T0)
+    assert resume_note(state("b", start=1), STEPS) == "b resumes its window at step drained (under maintenance since an unknown time)"
+    assert resume_note(state("new"), STEPS) is None
+    assert resume_note(state("done", start=len(STEPS)), STEPS) is None

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ansible_collections.prewarm.k8s.plugins.plugin_utils.batch_once import once_for_the_batch
+from ansible_collections.prewarm.k8s.plugins.plugin_utils.batch_once import once_for_the_batch, once_for_the_group
 
 
 def _one_host(directory, log, queue):
@@ -57,3 +57,51 @@ def test_a_writer_that_fails_leaves_the_write_to_the_next_host(tmp_path):
     with pytest.raises(RuntimeError):
         once_for_the_batch(directory, "batch-2", broken)
     assert once_for_the_batch(directory, "batch-2", lambda: {"writer": "next"}) == ({"writer": "next"}, True)
+
+
+def _one_drained_host(directory, log, member, delay, queue):
+    time.sleep(delay)  # its drain takes this long
+
+    def write(members):
+        with open(log, "a") as handle:
+            handle.write("%s\n" % ",".join(members))
+        time.sleep(0.4)  # those that finish meanwhile wait for this write, then go in the next one together
+        return {"members": members}
+    answer, wrote = once_for_the_group(directory, "drained-1", member, write)
+    queue.put((member, answer, wrote))
+
+
+def test_hosts_that_finish_apart_are_written_in_groups_each_once(tmp_path):
+    directory, log = str(tmp_path / "shared"), str(tmp_path / "writes")
+    queue = multiprocessing.Queue()
+    delays = {"a": 0.0, "b": 0.1, "c": 0.15, "d": 0.2, "e": 1.5}
+    hosts = [multiprocessing.Process(target=_one_drained_host, args=(directory, log, member, delay, queue))
+             for member, delay in sorted(delays.items())]
+    for host in hosts:
+        host.start()
+    answers = dict((member, (answer, wrote)) for member, answer, wrote in (queue.get(timeout=30) for dummy in hosts))
+    for host in hosts:
+        host.join(30)
+    with open(log) as handle:
+        groups = [line.split(",") for line in handle.read().split()]
+    # Each member written exactly once, by a write that named it; a host written by another wrote nothing.
+    assert sorted(member for group in groups for member in group) == sorted(delays)
+    assert len(groups) < len(delays), groups
+    for member, outcome in answers.items():
+        assert member in outcome[0]["members"] and outcome[0]["members"] in groups, (member, outcome, groups)
+    assert sum(1 for answer, wrote in answers.values() if wrote) == len(groups)
+    # The late one came after every write: alone.
+    assert answers["e"][0] == {"members": ["e"]} and answers["e"][1]
+
+
+def test_a_member_whose_writer_died_writes_for_itself(tmp_path):
+    directory = str(tmp_path / "shared")
+
+    def broken(members):
+        raise RuntimeError("the writer's process went wrong")
+    with pytest.raises(RuntimeError):
+        once_for_the_group(directory, "drained-2", "a", broken)
+    # a's place in the waiting list went with the failed write: b writes for itself, then a for itself.
+    assert once_for_the_group(directory, "drained-2", "b", lambda members: {"members": members}) == ({"members": ["b"]}, True)
+    assert once_for_the_group(directory, "drained-2", "a", lambda members: {"members": members}) == ({"members": ["a"]}, True)
+    assert once_for_the_group(directory, "drained-2", "b", lambda members: {"members": members}) == ({"members": ["b"]}, False)
