@@ -207,7 +207,7 @@ class ActionModule(ActionBase):
 
     def _drain(self, args, node, drain, task_vars):
         """kubernetes.core.k8s_drain of this host's node, with window_step's connection options; its answer."""
-        module_args = dict((name, args[name]) for name in K8S_CONNECTION if args.get(name) is not None)
+        module_args = _given(args, K8S_CONNECTION)
         module_args.update(drain, name=node, state="drain")
         try:
             return self._execute_module(module_name="kubernetes.core.k8s_drain", module_args=module_args,
@@ -217,7 +217,7 @@ class ActionModule(ActionBase):
 
     def _wait(self, args, waits, timeout, shared, task_vars):
         """node_wait for each group of `waits` in turn, all within `timeout` seconds: (merged result, failure)."""
-        wait_args = dict((name, args[name]) for name in WAIT_CONNECTION if args.get(name) is not None)
+        wait_args = _given(args, WAIT_CONNECTION)
         # Only a module on this machine can see the playbook's process (plugin_utils/controller_guard.py says why).
         if self._connection.transport == "local":
             wait_args["controller"] = identity(os.getppid())
@@ -237,7 +237,7 @@ class ActionModule(ActionBase):
 
     def _put_done_label(self, args, label, nodes, shared, task_vars):
         """The done label on the nodes just recorded, in one kubernetes.core.k8s run; its failure fails the batch."""
-        module_args = dict((name, args[name]) for name in K8S_CONNECTION if args.get(name) is not None)
+        module_args = _given(args, K8S_CONNECTION)
         module_args.update(state="patched", definition=done_label_patches(label, nodes))
         answer = self._execute_module(module_name="kubernetes.core.k8s", module_args=module_args, task_vars=task_vars)
         shared["writes"].append({"nodes": nodes, "done_label": "%s=%s" % (label["key"], label["value"]),
@@ -250,3 +250,8 @@ class ActionModule(ActionBase):
 def _window_fact(variables):
     """The node_upgrade_window fact in a host's variables, whether facts are injected as variables or not."""
     return (variables.get("ansible_facts") or {}).get("node_upgrade_window")
+
+
+def _given(args, names):
+    """The options of `names` the task gave (the connection options passed on to the modules this action runs)."""
+    return dict((name, args[name]) for name in names if args.get(name) is not None)

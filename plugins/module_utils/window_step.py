@@ -308,8 +308,8 @@ def wait_groups(index, states):
 
 def merged_waits(waits, answers):
     """(the batch's wait result as `not_back` reads it, the message of a wait that failed as a whole or None) from
-    node_wait's `answers`, one per group of `waits`. A node the answer names without a message of its own gets its
-    group's message, not another group's."""
+    node_wait's `answers`, one per group of `waits`. A node the answer names without a message of its own (none, or
+    a null one) gets its group's message, not another group's."""
     matched, nodes = [], {}
     for wait, answer in zip(waits, answers):
         if "nodes" not in answer:
@@ -317,7 +317,7 @@ def merged_waits(waits, answers):
         matched.extend(answer.get("matched") or [])
         for name in wait["nodes"]:
             found = dict(answer["nodes"].get(name) or {})
-            found.setdefault("message", answer.get("msg"))
+            found["message"] = found.get("message") or answer.get("msg")
             nodes[name] = found
     return {"matched": matched, "nodes": nodes}, None
 

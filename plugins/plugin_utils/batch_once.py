@@ -26,19 +26,12 @@ def once_for_the_batch(directory, key, write):
     """(the batch's answer, whether this process wrote it); `write()` makes the answer (JSON-serialisable)."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
     path = os.path.join(directory, key + ".json")
-    with open(path + ".lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if os.path.exists(path):
-                with open(path) as answer:
-                    return json.load(answer), False
-            shared = write()
-            with open(path + ".part", "w") as part:
-                json.dump(shared, part)
-            os.rename(path + ".part", path)
-            return shared, True
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with _locked(path + ".lock"):
+        if os.path.exists(path):
+            return _load(path, None), False
+        shared = write()
+        _store(path, shared)
+        return shared, True
 
 
 def once_for_the_group(directory, key, member, write):

@@ -340,6 +340,9 @@ def test_the_waits_answers_make_one_result_each_node_with_its_own_groups_message
     assert ready["matched"] == ["a", "c"]
     assert not_back(READY, [state("a"), state("b"), state("c")], ready) == {
         "b": "timed out after 600s: 1 of 2 nodes not as expected: b: kernel 6.1, expected 6.8"}
+    # A null message is no message either.
+    ready, dummy = merged_waits([{"nodes": ["b"]}], [{"matched": [], "nodes": {"b": {"message": None}}, "msg": "b: late"}])
+    assert not_back(READY, [state("b")], ready) == {"b": "b: late"}
 
 
 def test_a_wait_that_failed_as_a_whole_fails_the_batch_with_its_message():
